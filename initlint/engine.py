@@ -1,0 +1,177 @@
+"""Checking and fixing one file's text: prefilter, parse, model, rules, noqa, fixes."""
+
+from __future__ import annotations
+
+import re
+import traceback
+from dataclasses import dataclass, field
+
+from initlint.finding import Edit, Finding, Fix, Related
+from initlint.noqa import filter_suppressed
+from initlint.rules import BY_CODE, ENGINE_CODES
+from initlint.rules.base import Report, Rule
+from initlint.source import SourceFile
+
+MAX_FIX_PASSES = 10
+_TORCH = re.compile(r"\btorch\b")
+
+
+@dataclass(frozen=True)
+class LintOptions:
+    """What the engine needs to check a file; small and picklable for worker processes."""
+
+    codes: frozenset[str]
+    init_aliases: tuple[tuple[str, str], ...] = ()
+    prefilter: bool = True
+    verbose: bool = False
+
+    @property
+    def rules(self) -> list[type[Rule]]:
+        return [BY_CODE[c] for c in sorted(self.codes) if c not in ENGINE_CODES]
+
+
+@dataclass
+class FixOutcome:
+    source: SourceFile
+    findings: list[Finding]
+    applied: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def engine_finding(code: str, message: str, path: str, line: int = 1, column: int = 1) -> Finding:
+    rule = BY_CODE[code]
+    return Finding(code, rule.name, rule.severity, message, path, line, column, line, column + 1)
+
+
+def candidate_rules(text: str, options: LintOptions) -> list[type[Rule]]:
+    """The enabled rules whose trigger tokens all occur in the text."""
+    rules = options.rules
+    if not options.prefilter:
+        return rules
+    has_torch = bool(_TORCH.search(text)) or any(
+        alias.split(".", 1)[0] in text for alias, _ in options.init_aliases
+    )
+    return [r for r in rules if (has_torch or not r.needs_torch) and r.may_match(text)]
+
+
+def lint_source(source: SourceFile, options: LintOptions) -> list[Finding]:
+    rules = candidate_rules(source.text, options)
+    if not rules:
+        return []
+    import libcst as cst  # deferred: a warm cache run never needs it
+
+    from initlint.semantic import SemanticModel
+
+    try:
+        module = cst.parse_module(source.text)
+    except cst.ParserSyntaxError as exc:
+        message = str(exc.message).splitlines()[0] if exc.message else "invalid syntax"
+        return _enabled([engine_finding("IL900", f"SyntaxError: {message}", source.path, exc.raw_line, exc.raw_column + 1)], options)
+    except RecursionError:
+        return _enabled([engine_finding("IL900", "SyntaxError: too deeply nested to parse", source.path)], options)
+    try:
+        model = SemanticModel(source, module, dict(options.init_aliases))
+    except RecursionError:
+        return _enabled([engine_finding("IL900", "SyntaxError: too deeply nested to analyse", source.path)], options)
+    findings: list[Finding] = []
+    for rule in rules:
+        try:
+            findings.extend(_to_finding(model, rule, report) for report in rule().check(model))
+        except Exception as exc:  # a bug in one rule must not stop the run
+            detail = traceback.format_exc() if options.verbose else f"{type(exc).__name__}: {exc}"
+            findings.append(
+                engine_finding("IL999", f"rule {rule.code} ({rule.name}) failed on this file: {detail}", source.path)
+            )
+    findings = filter_suppressed(source, findings)
+    return _enabled(sorted(set(findings), key=lambda f: f.sort_key), options)
+
+
+def _enabled(findings: list[Finding], options: LintOptions) -> list[Finding]:
+    return [f for f in findings if f.code in options.codes]
+
+
+def _to_finding(model: object, rule: type[Rule], report: Report) -> Finding:
+    span = model.range_of(report.node)  # type: ignore[attr-defined]
+    related = tuple(
+        Related(
+            message,
+            model.range_of(node).start.line,  # type: ignore[attr-defined]
+            model.range_of(node).start.column + 1,  # type: ignore[attr-defined]
+            model.range_of(node).end.line,  # type: ignore[attr-defined]
+            model.range_of(node).end.column + 1,  # type: ignore[attr-defined]
+        )
+        for node, message in report.related
+    )
+    fix = None
+    if report.fix is not None:
+        fix = Fix(report.fix.applicability, report.fix.description, tuple(report.fix.edits))
+    return Finding(
+        code=rule.code,
+        name=rule.name,
+        severity=report.severity or rule.severity,
+        message=report.message,
+        path=model.source.path,  # type: ignore[attr-defined]
+        line=span.start.line,
+        column=span.start.column + 1,
+        end_line=span.end.line,
+        end_column=span.end.column + 1,
+        related=related,
+        fix=fix,
+    )
+
+
+def is_applicable(finding: Finding, unsafe: bool) -> bool:
+    return finding.fix is not None and (finding.fix.applicability == "safe" or unsafe)
+
+
+def _span(source: SourceFile, edit: Edit) -> tuple[int, int]:
+    return source.offset(edit.line, edit.column), source.offset(edit.end_line, edit.end_column)
+
+
+def select_edits(source: SourceFile, findings: list[Finding], unsafe: bool) -> tuple[list[Edit], int]:
+    """Edits of the applicable fixes that do not overlap one another (first come, first kept),
+    and how many fixes they make up. Identical edits (the same import added twice) merge."""
+    chosen: list[Edit] = []
+    spans: list[tuple[int, int]] = []
+    count = 0
+    for finding in findings:
+        if not is_applicable(finding, unsafe):
+            continue
+        assert finding.fix is not None
+        new_edits = [e for e in finding.fix.edits if e not in chosen]
+        new_spans = [_span(source, e) for e in new_edits]
+        if any(_overlaps(a, b) for a in new_spans for b in spans) or any(
+            _overlaps(a, b) for i, a in enumerate(new_spans) for b in new_spans[i + 1 :]
+        ):
+            continue  # applied in a later pass, once the first fix has landed
+        chosen.extend(new_edits)
+        spans.extend(new_spans)
+        count += 1
+    return chosen, count
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    if a == b:
+        return True  # two insertions at one point: order would be arbitrary
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def fix_source(source: SourceFile, options: LintOptions, unsafe: bool) -> FixOutcome:
+    """Apply fixes until none applies (bounded); every pass must leave parseable code."""
+    import libcst as cst
+
+    outcome = FixOutcome(source, lint_source(source, options))
+    for _ in range(MAX_FIX_PASSES):
+        edits, count = select_edits(outcome.source, outcome.findings, unsafe)
+        if not edits:
+            break
+        new_text = outcome.source.apply(edits)
+        try:
+            cst.parse_module(new_text)
+        except (cst.ParserSyntaxError, RecursionError):
+            outcome.problems.append("a fix produced code that does not parse; it was not applied")
+            break
+        outcome.source = outcome.source.with_text(new_text)
+        outcome.applied += count
+        outcome.findings = lint_source(outcome.source, options)
+    return outcome

@@ -1,0 +1,22 @@
+"""The rule registry: every rule class, by code and by name."""
+
+from __future__ import annotations
+
+from initlint.rules.base import Rule
+from initlint.rules.il101_deprecated_init_alias import DeprecatedInitAlias
+from initlint.rules.meta import InternalError, SyntaxErrorRule, UnreadableFile
+
+ALL_RULES: tuple[type[Rule], ...] = (
+    DeprecatedInitAlias,
+    SyntaxErrorRule,
+    UnreadableFile,
+    InternalError,
+)
+BY_CODE: dict[str, type[Rule]] = {rule.code: rule for rule in ALL_RULES}
+BY_NAME: dict[str, type[Rule]] = {rule.name: rule for rule in ALL_RULES}
+# The engine reports these; they cannot be switched off by selection (only by noqa or ignore).
+ENGINE_CODES = frozenset({"IL900", "IL901", "IL999"})
+
+
+def lookup(code_or_name: str) -> type[Rule] | None:
+    return BY_CODE.get(code_or_name.upper()) or BY_NAME.get(code_or_name.lower())

@@ -1,0 +1,91 @@
+"""What a rule is: one small class with its metadata, its trigger tokens, its examples and a
+``check`` that reads the semantic model and yields reports."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+from initlint.finding import Applicability, Edit, Severity
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from initlint.semantic import SemanticModel
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """An example the rule must flag; ``fixed`` is the code after its fix (None: no fix)."""
+
+    code: str
+    fixed: str | None = None
+    unsafe: bool = False  # the fix is only applied with --unsafe-fixes
+
+
+@dataclass
+class FixSpec:
+    applicability: Applicability
+    description: str
+    edits: list[Edit]
+
+
+@dataclass
+class Report:
+    node: cst.CSTNode
+    message: str
+    fix: FixSpec | None = None
+    related: list[tuple[cst.CSTNode, str]] = field(default_factory=list)
+    severity: Severity | None = None  # overrides the rule's default
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str]  # one line, for `initlint rules` and the README table
+    severity: ClassVar[Severity] = "warning"
+    default_enabled: ClassVar[bool] = True
+    fix_applicability: ClassVar[Applicability | None] = None
+    # Regular expressions that must all occur in a file's text for the rule to possibly fire.
+    # They let the engine skip the parse of files no enabled rule can match, so each must be
+    # a necessary condition of a finding (tests check this on every example).
+    triggers: ClassVar[tuple[str, ...]] = ()
+    needs_torch: ClassVar[bool] = True  # only fires in files that import torch (or an init alias)
+
+    VALID: ClassVar[tuple[str, ...]] = ()
+    INVALID: ClassVar[tuple[Invalid, ...]] = ()
+
+    def check(self, model: SemanticModel) -> Iterator[Report]:
+        raise NotImplementedError
+
+    @classmethod
+    def compiled_triggers(cls) -> tuple[re.Pattern[str], ...]:
+        cached = cls.__dict__.get("_compiled_triggers")
+        if cached is None:
+            cached = tuple(re.compile(t) for t in cls.triggers)
+            cls._compiled_triggers = cached  # type: ignore[attr-defined]
+        return cached
+
+    @classmethod
+    def may_match(cls, text: str) -> bool:
+        return all(p.search(text) for p in cls.compiled_triggers())
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """Serializable facts about a rule, for listings and output formats."""
+
+    code: str
+    name: str
+    summary: str
+    severity: Severity
+    default_enabled: bool
+    fix: Applicability | None
+
+    @classmethod
+    def of(cls, rule: type[Rule]) -> RuleInfo:
+        return cls(
+            rule.code, rule.name, rule.summary, rule.severity, rule.default_enabled, rule.fix_applicability
+        )

@@ -1,0 +1,164 @@
+"""The semantic model of a file, built once per file and shared by every rule.
+
+It answers: what does this expression name (``qualified_name``), where is this node
+(``range_of``), what encloses it (``ancestors``), and how can a fix refer to a torch name
+(``reference_to``). Later layers (modules, forward dataflow, init sites) hang off it lazily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from functools import cached_property
+from typing import TypeVar
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from initlint.finding import Edit
+from initlint.semantic.imports import ImportTable, dotted
+from initlint.semantic.walk import index_tree
+from initlint.source import SourceFile
+
+N = TypeVar("N", bound=cst.CSTNode)
+
+INIT_MODULE = "torch.nn.init"
+
+
+def _target_names(target: cst.BaseExpression) -> Iterator[str]:
+    if isinstance(target, cst.Name):
+        yield target.value
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            yield from _target_names(element.value)
+    elif isinstance(target, cst.StarredElement):
+        yield from _target_names(target.value)
+
+
+class SemanticModel:
+    def __init__(self, source: SourceFile, module: cst.Module, init_aliases: dict[str, str] | None = None) -> None:
+        self.source = source
+        self.module = module
+        self.init_aliases = init_aliases or {}
+        self._by_type, self.parent = index_tree(module)
+        self.imports = self._build_imports()
+
+    # -- indexing ---------------------------------------------------------------------------
+    def nodes(self, node_type: type[N]) -> Sequence[N]:
+        """Every node of exactly this type, outermost first."""
+        return self._by_type.get(node_type, ())  # type: ignore[return-value]
+
+    def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        parent = self.parent.get(node)
+        while parent is not None:
+            yield parent
+            parent = self.parent.get(parent)
+
+    def enclosing(self, node: cst.CSTNode, node_type: type[N]) -> N | None:
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, node_type):
+                return ancestor
+        return None
+
+    def _build_imports(self) -> ImportTable:
+        table = ImportTable()
+        for node in (*self.nodes(cst.Import), *self.nodes(cst.ImportFrom)):
+            table.add_import(node)
+        rebound = table.rebound
+        for assign in self.nodes(cst.Assign):
+            for target in assign.targets:
+                rebound.update(_target_names(target.target))
+        for node in (*self.nodes(cst.AnnAssign), *self.nodes(cst.AugAssign), *self.nodes(cst.NamedExpr)):
+            rebound.update(_target_names(node.target))
+        for node in (*self.nodes(cst.For), *self.nodes(cst.CompFor)):
+            rebound.update(_target_names(node.target))
+        for item in self.nodes(cst.WithItem):
+            if item.asname is not None:
+                rebound.update(_target_names(item.asname.name))
+        for handler in self.nodes(cst.ExceptHandler):
+            if handler.name is not None:
+                rebound.update(_target_names(handler.name.name))
+        for definition in (*self.nodes(cst.FunctionDef), *self.nodes(cst.ClassDef)):
+            rebound.add(definition.name.value)
+        for param in self.nodes(cst.Param):
+            rebound.add(param.name.value)
+        return table
+
+    # -- names ------------------------------------------------------------------------------
+    def qualified_name(self, node: cst.BaseExpression) -> str | None:
+        """The fully qualified name a Name/Attribute chain refers to, through the imports."""
+        name = dotted(node)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        resolved = self.imports.resolve_name(head)
+        if resolved is None:
+            return None
+        return f"{resolved}.{rest}" if rest else resolved
+
+    def is_builtin(self, node: cst.BaseExpression, name: str) -> bool:
+        """``node`` is the builtin ``name`` (a bare Name nothing in the file rebinds)."""
+        return isinstance(node, cst.Name) and node.value == name and self.imports.is_free(name)
+
+    def init_function(self, func: cst.BaseExpression) -> str | None:
+        """For a callee that is a ``torch.nn.init`` function (or a configured alias of one), its
+        name in ``torch.nn.init`` (``"normal_"``); else None."""
+        qualified = self.qualified_name(func)
+        if qualified is None:
+            return None
+        if qualified.startswith(INIT_MODULE + ".") and qualified.count(".") == 3:
+            return qualified.rsplit(".", 1)[1]
+        return self.init_aliases.get(qualified)
+
+    def reference_to(self, qualified: str) -> tuple[str, list[Edit]] | None:
+        """Code that names ``qualified`` from this file, reusing its imports; when no import
+        reaches it, ``torch.…`` plus the edit adding ``import torch``. None when even that
+        would be ambiguous."""
+        parts = qualified.split(".")
+        for cut in range(len(parts), 0, -1):
+            local = self.imports.local_name_for(".".join(parts[:cut]))
+            if local is not None:
+                return ".".join([local, *parts[cut:]]), []
+        if parts[0] != "torch" or not self.imports.is_free("torch"):
+            return None
+        return qualified, [self.import_insertion("import torch")]
+
+    def import_insertion(self, statement: str) -> Edit:
+        """An edit adding ``statement`` on its own line after the last top-level import (or
+        after the docstring and ``__future__`` imports when there is none)."""
+        anchor_line = 0
+        for index, stmt in enumerate(self.module.body):
+            if isinstance(stmt, cst.SimpleStatementLine) and stmt.body:
+                first = stmt.body[0]
+                if isinstance(first, (cst.Import, cst.ImportFrom)):
+                    anchor_line = self.range_of(stmt).end.line
+                    continue
+                if index == 0 and isinstance(first, cst.Expr) and isinstance(first.value, cst.SimpleString):
+                    anchor_line = self.range_of(stmt).end.line
+                    continue
+            break
+        newline = self.source.newline
+        if anchor_line == 0:
+            return Edit(1, 1, 1, 1, statement + newline)
+        end_column = len(self.source.line_text(anchor_line)) + 1
+        return Edit(anchor_line, end_column, anchor_line, end_column, newline + statement)
+
+    # -- positions and code -------------------------------------------------------------------
+    @cached_property
+    def _positions(self) -> object:
+        # Computed only when a rule reports: most files have no finding and never pay for it.
+        return MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+
+    def range_of(self, node: cst.CSTNode) -> CodeRange:
+        return self._positions[node]  # type: ignore[index]
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    def replace(self, node: cst.CSTNode, new: cst.CSTNode | str) -> Edit:
+        """The edit that replaces ``node`` with ``new`` (a node or code)."""
+        span = self.range_of(node)
+        if not isinstance(new, str) and getattr(node, "lpar", None) and getattr(new, "lpar", None):
+            # The node's range excludes its parentheses, which stay in the text.
+            new = new.with_changes(lpar=[], rpar=[])  # type: ignore[attr-defined]
+        content = new if isinstance(new, str) else self.code(new)
+        return Edit(span.start.line, span.start.column + 1, span.end.line, span.end.column + 1, content)
