@@ -48,9 +48,7 @@ def candidate_rules(text: str, options: LintOptions) -> list[type[Rule]]:
     rules = options.rules
     if not options.prefilter:
         return rules
-    has_torch = bool(_TORCH.search(text)) or any(
-        alias.split(".", 1)[0] in text for alias, _ in options.init_aliases
-    )
+    has_torch = bool(_TORCH.search(text)) or any(alias.split(".", 1)[0] in text for alias, _ in options.init_aliases)
     return [r for r in rules if (has_torch or not r.needs_torch) and r.may_match(text)]
 
 
@@ -66,7 +64,9 @@ def lint_source(source: SourceFile, options: LintOptions) -> list[Finding]:
         module = cst.parse_module(source.text)
     except cst.ParserSyntaxError as exc:
         message = str(exc.message).splitlines()[0] if exc.message else "invalid syntax"
-        return _enabled([engine_finding("IL900", f"SyntaxError: {message}", source.path, exc.raw_line, exc.raw_column + 1)], options)
+        return _enabled(
+            [engine_finding("IL900", f"SyntaxError: {message}", source.path, exc.raw_line, exc.raw_column + 1)], options
+        )
     except RecursionError:
         return _enabled([engine_finding("IL900", "SyntaxError: too deeply nested to parse", source.path)], options)
     try:

@@ -1,0 +1,282 @@
+"""The `initlint` command line (click). Heavy modules are imported inside the commands so that
+`initlint --help` and cached runs start fast, and torch is only ever imported by `probe`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from initlint import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
+def _fail(message: str) -> None:
+    click.echo(f"initlint: error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def _display_path(path: Path, cwd: Path) -> str:
+    try:
+        return os.path.relpath(path, cwd) if path.resolve().is_relative_to(cwd) else str(path)
+    except (OSError, ValueError):
+        return str(path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="initlint")
+def main() -> None:
+    """initlint: find bugs in the weight-initialization code of PyTorch models."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--select",
+    multiple=True,
+    help="Rule codes, prefixes (IL1) or names to enable, comma-separated; replaces the configured set.",
+)
+@click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable, comma-separated.")
+@click.option("--extend-select", multiple=True, help="Rule codes or prefixes to enable on top of the selection.")
+@click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
+@click.option("--unsafe-fixes/--no-unsafe-fixes", default=None, help="Also apply (with --fix) or show unsafe fixes.")
+@click.option(
+    "--diff", is_flag=True, help="Print a unified diff of the fixes instead of writing them; exit 1 when there is one."
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "sarif", "github"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--statistics", is_flag=True, help="Print the number of findings per rule.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
+@click.option(
+    "--cache-dir", type=click.Path(path_type=Path), help="Cache folder (default: .initlint_cache at the project root)."
+)
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: the number of cores).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    help="A pyproject.toml or initlint TOML file to use instead of the nearest one.",
+)
+@click.option("--stdin-filename", help="Read the source from stdin and report it under this name (for editors).")
+@click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of internal errors.")
+def check(
+    paths: tuple[Path, ...], select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...],
+    fix: bool, unsafe_fixes: bool | None, diff: bool, output_format: str, exit_zero: bool, statistics: bool,
+    no_cache: bool, cache_dir: Path | None, jobs: int | None, config_file: Path | None, stdin_filename: str | None,
+    quiet: bool, color: str, verbose: bool,
+) -> None:  # fmt: skip
+    """Check PATHS (default: the current folder) for initialization bugs."""
+    try:
+        code = _check(**locals())
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        _fail("interrupted")
+    except Exception as exc:  # the last line of defence: one clear line, exit 2
+        if verbose:
+            import traceback
+
+            traceback.print_exc()
+        _fail(f"internal error: {type(exc).__name__}: {exc}")
+    sys.exit(code)
+
+
+def _check(
+    paths: tuple[Path, ...], select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...],
+    fix: bool, unsafe_fixes: bool | None, diff: bool, output_format: str, exit_zero: bool, statistics: bool,
+    no_cache: bool, cache_dir: Path | None, jobs: int | None, config_file: Path | None, stdin_filename: str | None,
+    quiet: bool, color: str, verbose: bool,
+) -> int:  # fmt: skip
+    from initlint.config import ConfigError, load_settings
+
+    cwd = Path.cwd().resolve()
+    targets = list(paths) or [Path(".")]
+    start = (
+        Path(stdin_filename).parent if stdin_filename else (targets[0] if targets[0].is_dir() else targets[0].parent)
+    )
+    try:
+        settings = load_settings(config_file, start if start.exists() else cwd)
+        if select:
+            settings.select = _split(select)
+        settings.ignore = [*settings.ignore, *_split(ignore)]
+        settings.extend_select = [*settings.extend_select, *_split(extend_select)]
+        if unsafe_fixes is not None:
+            settings.unsafe_fixes = unsafe_fixes
+        codes = settings.enabled_codes()
+    except ConfigError as exc:
+        _fail(str(exc))
+        raise AssertionError from exc  # unreachable: _fail exits
+
+    from initlint.engine import LintOptions
+
+    options = LintOptions(codes, tuple(sorted(settings.init_aliases.items())), verbose=verbose)
+    mode = "diff" if diff else ("fix" if fix else "check")
+
+    if stdin_filename is not None:
+        return _check_stdin(stdin_filename, options, settings, mode, output_format, exit_zero, statistics, quiet, color)
+
+    from initlint.discovery import discover
+
+    try:
+        files = discover(targets, settings)
+    except ConfigError as exc:
+        _fail(str(exc))
+    display = [_display_path(f, cwd) for f in files]
+
+    from initlint.runner import run
+
+    cache = None
+    if not no_cache and mode == "check":
+        from initlint.cache import Cache, configuration_key
+
+        key = configuration_key([",".join(sorted(codes)), repr(options.init_aliases)])
+        cache = Cache(cache_dir or settings.root / ".initlint_cache", key)
+    result = run(
+        display, options, mode=mode, unsafe=settings.unsafe_fixes, jobs=jobs or os.cpu_count() or 1, cache=cache
+    )
+    findings = _apply_per_file_ignores(result.findings, settings, cwd)
+
+    for message in result.messages:
+        click.echo(f"initlint: {message}", err=True)
+    if mode == "diff":
+        for text in result.diffs:
+            click.echo(text, nl=False)
+        if not quiet:
+            click.echo(f"Would fix {result.fixed} finding{'s' if result.fixed != 1 else ''}.", err=True)
+        return EXIT_OK if exit_zero or not result.diffs else EXIT_FINDINGS
+    _emit(findings, result.files, result.fixed, settings.unsafe_fixes, output_format, statistics, quiet, color)
+    if exit_zero or not findings:
+        return EXIT_OK
+    return EXIT_FINDINGS
+
+
+def _apply_per_file_ignores(findings: list, settings, cwd: Path) -> list:  # type: ignore[type-arg]
+    if not settings.per_file_ignores:
+        return findings
+    kept = []
+    cache: dict[str, set[str]] = {}
+    for finding in findings:
+        if finding.path not in cache:
+            absolute = (cwd / finding.path).resolve()
+            try:
+                relative = absolute.relative_to(settings.root.resolve()).as_posix()
+            except ValueError:
+                relative = Path(finding.path).as_posix()
+            cache[finding.path] = settings.ignored_codes(relative)
+        if finding.code not in cache[finding.path]:
+            kept.append(finding)
+    return kept
+
+
+def _check_stdin(name, options, settings, mode, output_format, exit_zero, statistics, quiet, color) -> int:  # type: ignore[no-untyped-def]
+    from initlint.runner import Job, run_on_bytes
+
+    data = sys.stdin.buffer.read()
+    outcome = run_on_bytes(Job(name, "diff" if mode != "check" else "check", settings.unsafe_fixes), data, options)
+    findings = _apply_per_file_ignores(outcome.findings, settings, Path.cwd().resolve())
+    if mode == "fix":
+        # Like ruff: the fixed source goes to stdout, the remaining findings to stderr.
+        from initlint.source import SourceFile
+
+        fixed = data
+        if outcome.fixed:
+            from initlint.engine import fix_source
+
+            source = SourceFile.from_bytes(name, data)
+            fixed = fix_source(source, options, settings.unsafe_fixes).source.encode()
+        sys.stdout.buffer.write(fixed)
+        sys.stdout.flush()
+        from initlint.output import Summary
+        from initlint.output.text import render_findings
+
+        if findings and not quiet:
+            click.echo(render_findings(Summary(1, findings), False), err=True)
+        return EXIT_OK if exit_zero or not findings else EXIT_FINDINGS
+    if mode == "diff":
+        click.echo(outcome.diff, nl=False)
+        return EXIT_OK if exit_zero or not outcome.diff else EXIT_FINDINGS
+    _emit(findings, 1, 0, settings.unsafe_fixes, output_format, statistics, quiet, color)
+    return EXIT_OK if exit_zero or not findings else EXIT_FINDINGS
+
+
+def _emit(findings, files, fixed, unsafe, output_format, statistics, quiet, color) -> None:  # type: ignore[no-untyped-def]
+    from initlint.output import Summary
+
+    summary = Summary(files, findings, fixed, unsafe)
+    if output_format == "json":
+        from initlint.output.formats import render_json
+
+        click.echo(render_json(summary))
+    elif output_format == "sarif":
+        from initlint.output.formats import render_sarif
+
+        click.echo(render_sarif(summary))
+    elif output_format == "github":
+        from initlint.output.formats import render_github
+
+        if findings:
+            click.echo(render_github(summary))
+    else:
+        from initlint.output.text import render_findings, render_statistics, render_summary
+
+        use_color = color == "always" or (color == "auto" and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+        if statistics:
+            if findings:
+                click.echo(render_statistics(summary))
+        elif findings:
+            click.echo(render_findings(summary, use_color))
+        if not quiet:
+            click.echo(render_summary(summary))
+
+
+@main.command("rules")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules_command(output_format: str) -> None:
+    """List every rule: code, name, severity, default, fix."""
+    import json
+
+    from initlint.rules import ALL_RULES
+    from initlint.rules.base import RuleInfo
+
+    infos = [RuleInfo.of(rule) for rule in ALL_RULES]
+    if output_format == "json":
+        click.echo(json.dumps([info.__dict__ for info in infos], indent=2))
+        return
+    click.echo(f"{'code':<6}  {'name':<34}  {'severity':<8}  {'default':<7}  {'fix':<6}  summary")
+    for info in infos:
+        click.echo(
+            f"{info.code:<6}  {info.name:<34}  {info.severity:<8}  {'on' if info.default_enabled else 'off':<7}  "
+            f"{info.fix or 'none':<6}  {info.summary}"
+        )
+
+
+@main.command()
+@click.argument("rule")
+def explain(rule: str) -> None:
+    """Print the documentation of RULE (a code like IL101 or a name like deprecated-init-alias)."""
+    from initlint.docs import read_doc
+    from initlint.rules import lookup
+
+    found = lookup(rule)
+    if found is None:
+        _fail(f"unknown rule: {rule!r} (see `initlint rules`)")
+        return
+    try:
+        click.echo(read_doc(found.code).rstrip())
+    except FileNotFoundError:
+        _fail(f"no documentation installed for {found.code}")

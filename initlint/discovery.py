@@ -1,0 +1,148 @@
+"""Which files `initlint check` reads: `*.py` below the given paths, minus excludes and
+`.gitignore`d files; a file named explicitly is always checked."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from initlint.config import ConfigError, Settings
+
+
+@dataclass(frozen=True)
+class _GitignoreRule:
+    regex: re.Pattern[str]
+    negated: bool
+    directory_only: bool
+    base: str  # posix path of the folder holding the .gitignore, relative to the walk root ("" = root)
+
+
+def _translate(pattern: str) -> str:
+    """A gitignore glob as a regex over a path relative to its .gitignore's folder."""
+    anchored = "/" in pattern.rstrip("/")
+    pattern = pattern.strip("/")
+    out = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            end = pattern.find("]", i + 1)
+            if end == -1:
+                out.append(re.escape(char))
+            else:
+                out.append("[" + pattern[i + 1 : end].replace("!", "^", 1) + "]")
+                i = end
+        else:
+            out.append(re.escape(char))
+        i += 1
+    body = "".join(out)
+    return ("^" if anchored else "^(?:.*/)?") + body + "$"
+
+
+def _read_gitignore(folder: Path, base: str) -> list[_GitignoreRule]:
+    try:
+        lines = (folder / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    rules = []
+    for line in lines:
+        line = line.rstrip()
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        if negated:
+            line = line[1:]
+        if line.startswith("\\"):
+            line = line[1:]
+        rules.append(_GitignoreRule(re.compile(_translate(line)), negated, line.endswith("/"), base))
+    return rules
+
+
+def _gitignored(relative: str, is_dir: bool, rules: list[_GitignoreRule]) -> bool:
+    ignored = False
+    for rule in rules:
+        if rule.directory_only and not is_dir:
+            continue
+        if rule.base:
+            if not relative.startswith(rule.base + "/"):
+                continue
+            subject = relative[len(rule.base) + 1 :]
+        else:
+            subject = relative
+        if rule.regex.match(subject):
+            ignored = not rule.negated
+    return ignored
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def discover(paths: list[Path], settings: Settings) -> list[Path]:
+    """Files to check, in a stable order. Raises ConfigError for a path that does not exist."""
+    found: dict[str, Path] = {}
+    root = settings.root.resolve()
+    for given in paths:
+        if not given.exists() and not given.is_symlink():
+            raise ConfigError(f"path does not exist: {given}")
+        if given.is_file() or (given.is_symlink() and not given.is_dir()):
+            found.setdefault(str(given), given)  # named explicitly: always checked
+            continue
+        for file in _walk(given, root, settings):
+            found.setdefault(str(file), file)
+    return sorted(found.values(), key=lambda p: str(p))
+
+
+def _walk(top: Path, root: Path, settings: Settings) -> list[Path]:
+    files: list[Path] = []
+    # .gitignore files from the project root down to the walk's start apply too.
+    top_relative = _relative(top, root)
+    rules: list[_GitignoreRule] = []
+    if not top_relative.startswith(("/", "..")):
+        folder = root
+        rules += _read_gitignore(folder, "")
+        for part in [p for p in top_relative.split("/") if p and p != "."]:
+            folder = folder / part
+            base = _relative(folder, root)
+            rules += _read_gitignore(folder, base)
+    rules_by_dir: dict[str, list[_GitignoreRule]] = {str(top): rules}
+    # followlinks=False: a symlink loop cannot make the walk run forever.
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=False, onerror=lambda _e: None):
+        active = rules_by_dir.pop(dirpath, rules)
+        current = Path(dirpath)
+        relative_dir = _relative(current, root)
+        if current != top:
+            active = active + _read_gitignore(current, relative_dir)
+        kept = []
+        for name in sorted(dirnames):
+            relative = f"{relative_dir}/{name}" if relative_dir not in ("", ".") else name
+            if settings.excluded(relative) or _gitignored(relative, True, active):
+                continue
+            kept.append(name)
+            rules_by_dir[os.path.join(dirpath, name)] = active
+        dirnames[:] = kept
+        for name in filenames:
+            if not name.endswith(".py"):
+                continue
+            relative = f"{relative_dir}/{name}" if relative_dir not in ("", ".") else name
+            if settings.excluded(relative) or _gitignored(relative, False, active):
+                continue
+            files.append(current / name)
+    return files

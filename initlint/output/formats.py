@@ -1,0 +1,135 @@
+"""Machine-readable formats: json, SARIF 2.1.0 and GitHub workflow commands."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from initlint import __version__
+from initlint.finding import Finding
+from initlint.output import Summary
+
+PROJECT_URL = "https://github.com/initlint/initlint"
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+_GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def render_json(summary: Summary) -> str:
+    return json.dumps(
+        {"version": __version__, "findings": [f.to_dict() for f in summary.findings], "summary": summary.to_dict()},
+        indent=2,
+    )
+
+
+def help_uri(code: str) -> str:
+    return f"{PROJECT_URL}/blob/main/rules/{code}.md"
+
+
+def _region(line: int, column: int, end_line: int, end_column: int) -> dict[str, int]:
+    return {"startLine": line, "startColumn": column, "endLine": end_line, "endColumn": end_column}
+
+
+def _location(path: str, region: dict[str, int], message: str | None = None) -> dict[str, Any]:
+    location: dict[str, Any] = {
+        "physicalLocation": {
+            "artifactLocation": {"uri": path.replace("\\", "/"), "uriBaseId": "%SRCROOT%"},
+            "region": region,
+        }
+    }
+    if message:
+        location["message"] = {"text": message}
+    return location
+
+
+def render_sarif(summary: Summary) -> str:
+    from initlint.docs import read_doc
+    from initlint.rules import ALL_RULES
+
+    rules = []
+    index = {}
+    for position, rule in enumerate(ALL_RULES):
+        index[rule.code] = position
+        try:
+            doc = read_doc(rule.code)
+        except FileNotFoundError:
+            doc = rule.summary
+        rules.append(
+            {
+                "id": rule.code,
+                "name": rule.name,
+                "shortDescription": {"text": rule.summary},
+                "fullDescription": {"text": rule.summary},
+                "help": {"text": doc, "markdown": doc},
+                "helpUri": help_uri(rule.code),
+                "defaultConfiguration": {"level": _SARIF_LEVEL[rule.severity], "enabled": rule.default_enabled},
+                "properties": {"tags": ["pytorch", "initialization"]},
+            }
+        )
+    results = [_sarif_result(f, index) for f in summary.findings]
+    document = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "initlint",
+                        "version": __version__,
+                        "informationUri": PROJECT_URL,
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+                "columnKind": "unicodeCodePoints",
+            }
+        ],
+    }
+    return json.dumps(document, indent=2)
+
+
+def _sarif_result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "ruleId": finding.code,
+        "level": _SARIF_LEVEL[finding.severity],
+        "message": {"text": finding.message},
+        "locations": [
+            _location(finding.path, _region(finding.line, finding.column, finding.end_line, finding.end_column))
+        ],
+    }
+    if finding.code in index:
+        result["ruleIndex"] = index[finding.code]
+    if finding.related:
+        result["relatedLocations"] = [
+            {
+                "id": n,
+                **_location(r.path or finding.path, _region(r.line, r.column, r.end_line, r.end_column), r.message),
+            }
+            for n, r in enumerate(finding.related)
+        ]
+    return result
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(summary: Summary) -> str:
+    lines = []
+    for f in summary.findings:
+        properties = ",".join(
+            [
+                f"file={_escape_property(f.path)}",
+                f"line={f.line}",
+                f"col={f.column}",
+                f"endLine={f.end_line}",
+                f"endColumn={f.end_column}",
+                f"title={_escape_property(f.code)}",
+            ]
+        )
+        lines.append(f"::{_GITHUB_LEVEL[f.severity]} {properties}::{_escape_data(f.message)}")
+    return "\n".join(lines)

@@ -1,0 +1,325 @@
+"""Generic queries about values, for rules that need to know what an expression is.
+
+Precision first: ``known_tensor`` answers True only when the expression is provably a
+``torch.Tensor``; anything it cannot prove (an unknown name, a numpy array, a list, an
+attribute of an unknown object) is False.
+"""
+
+from __future__ import annotations
+
+from weakref import WeakKeyDictionary
+
+import libcst as cst
+
+from initlint.semantic.model import SemanticModel
+
+# torch.<name>(...) always returns a tensor.
+TENSOR_FUNCTIONS = frozenset(
+    {
+        "randn",
+        "rand",
+        "randint",
+        "randperm",
+        "randn_like",
+        "rand_like",
+        "randint_like",
+        "normal",
+        "zeros",
+        "ones",
+        "empty",
+        "full",
+        "zeros_like",
+        "ones_like",
+        "empty_like",
+        "full_like",
+        "arange",
+        "linspace",
+        "logspace",
+        "eye",
+        "tensor",
+        "as_tensor",
+        "from_numpy",
+        "cat",
+        "concat",
+        "concatenate",
+        "stack",
+        "hstack",
+        "vstack",
+        "dstack",
+        "bernoulli",
+        "multinomial",
+        "empty_strided",
+        "clone",
+        "detach",
+        "matmul",
+        "mm",
+        "bmm",
+        "outer",
+    }  # fmt: skip
+)
+# <tensor>.<name>(...) returns a tensor.
+TENSOR_METHODS = frozenset(
+    {
+        "clone",
+        "detach",
+        "float",
+        "double",
+        "half",
+        "bfloat16",
+        "int",
+        "long",
+        "short",
+        "bool",
+        "byte",
+        "char",
+        "to",
+        "cuda",
+        "cpu",
+        "contiguous",
+        "view",
+        "view_as",
+        "reshape",
+        "reshape_as",
+        "t",
+        "transpose",
+        "permute",
+        "flatten",
+        "squeeze",
+        "unsqueeze",
+        "expand",
+        "expand_as",
+        "repeat",
+        "type_as",
+        "abs",
+        "sqrt",
+        "exp",
+        "log",
+        "neg",
+        "sign",
+        "mul",
+        "add",
+        "sub",
+        "div",
+        "pow",
+        "normal_",
+        "uniform_",
+        "fill_",
+        "zero_",
+        "copy_",
+        "mul_",
+        "add_",
+        "sub_",
+        "div_",
+        "clamp",
+        "clamp_",
+        "requires_grad_",
+        "detach_",
+        "sum",
+        "mean",
+        "std",
+        "var",
+        "norm",
+        "softmax",
+    }  # fmt: skip
+)
+# Factories that return a fresh tensor that does not require grad (unless told to).
+FRESH_FACTORIES = frozenset(
+    TENSOR_FUNCTIONS
+    - {
+        "clone",
+        "detach",
+        "matmul",
+        "mm",
+        "bmm",
+        "outer",
+        "cat",
+        "concat",
+        "concatenate",
+        "stack",
+        "hstack",
+        "vstack",
+        "dstack",
+        "as_tensor",
+    }
+)
+PARAMETER_CLASSES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
+_MAX_DEPTH = 8
+
+_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+_bindings_cache: WeakKeyDictionary[SemanticModel, dict[tuple[cst.CSTNode, str], list[cst.CSTNode]]] = (
+    WeakKeyDictionary()
+)
+_declared_cache: WeakKeyDictionary[SemanticModel, frozenset[str]] = WeakKeyDictionary()
+
+
+def scope_of(model: SemanticModel, node: cst.CSTNode) -> cst.CSTNode:
+    """The function, lambda or class body ``node`` is evaluated in (the module when none)."""
+    for ancestor in model.ancestors(node):
+        if isinstance(ancestor, _SCOPES):
+            return ancestor
+    return model.module
+
+
+def _binding_statement(model: SemanticModel, name: cst.Name) -> cst.CSTNode | None:
+    """The node that binds ``name`` when it is in a binding position, else None."""
+    node: cst.CSTNode = name
+    parent = model.parent.get(node)
+    while isinstance(parent, (cst.Element, cst.StarredElement, cst.Tuple, cst.List)):
+        node, parent = parent, model.parent.get(parent)
+    if isinstance(parent, cst.AssignTarget):
+        return model.parent.get(parent)
+    if isinstance(parent, (cst.AnnAssign, cst.AugAssign, cst.NamedExpr, cst.For, cst.CompFor)):
+        return parent if parent.target is node else None
+    if isinstance(parent, (cst.AsName, cst.Param, cst.Del, cst.ImportAlias)):
+        return parent
+    if isinstance(parent, (cst.FunctionDef, cst.ClassDef)) and parent.name is node:
+        return parent
+    return None
+
+
+def _bindings(model: SemanticModel) -> dict[tuple[cst.CSTNode, str], list[cst.CSTNode]]:
+    cached = _bindings_cache.get(model)
+    if cached is not None:
+        return cached
+    table: dict[tuple[cst.CSTNode, str], list[cst.CSTNode]] = {}
+    for name in model.nodes(cst.Name):
+        statement = _binding_statement(model, name)
+        if statement is None:
+            continue
+        # A definition's name binds in the scope around the definition.
+        anchor = model.parent.get(statement, statement) if isinstance(statement, _SCOPES) else name
+        table.setdefault((scope_of(model, anchor), name.value), []).append(statement)
+    _bindings_cache[model] = table
+    return table
+
+
+def _declared(model: SemanticModel) -> frozenset[str]:
+    """Names declared ``global`` or ``nonlocal`` anywhere: their scope is not local."""
+    cached = _declared_cache.get(model)
+    if cached is None:
+        cached = frozenset(
+            item.name.value for node in (*model.nodes(cst.Global), *model.nodes(cst.Nonlocal)) for item in node.names
+        )
+        _declared_cache[model] = cached
+    return cached
+
+
+def single_assignment(model: SemanticModel, name: cst.Name) -> cst.BaseExpression | None:
+    """The value of ``name`` when the scope it is read in binds it exactly once, with a plain
+    ``name = value`` (or ``name: T = value``) written before the read; else None."""
+    if name.value in _declared(model):
+        return None
+    bindings = _bindings(model).get((scope_of(model, name), name.value), [])
+    if len(bindings) != 1:
+        return None
+    statement = bindings[0]
+    if isinstance(statement, cst.Assign):
+        if len(statement.targets) != 1 or not isinstance(statement.targets[0].target, cst.Name):
+            return None
+        value = statement.value
+    elif isinstance(statement, cst.AnnAssign) and isinstance(statement.target, cst.Name) and statement.value:
+        value = statement.value
+    else:
+        return None
+    end = model.range_of(statement).end
+    if (end.line, end.column) > _position_key(model, name):
+        return None
+    if value is name or any(a is statement for a in model.ancestors(name)):
+        return None
+    return value
+
+
+def _position_key(model: SemanticModel, node: cst.CSTNode) -> tuple[int, int]:
+    start = model.range_of(node).start
+    return start.line, start.column
+
+
+def is_weight_or_bias(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Attribute) and node.attr.value in ("weight", "bias")
+
+
+def known_tensor(model: SemanticModel, node: cst.BaseExpression, depth: int = 0) -> bool:
+    """``node`` is provably a ``torch.Tensor``: a tensor factory call, a tensor method on a known
+    tensor, ``nn.Parameter(...)``, ``.data``/``.grad`` of a known tensor or of ``X.weight`` /
+    ``X.bias``, an index into a known tensor, or a name bound once in its scope to one of these."""
+    if depth > _MAX_DEPTH:
+        return False
+    if isinstance(node, cst.Call):
+        qualified = model.qualified_name(node.func)
+        if qualified is not None:
+            head, _, last = qualified.rpartition(".")
+            return (head == "torch" and last in TENSOR_FUNCTIONS) or qualified in PARAMETER_CLASSES
+        func = node.func
+        return (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in TENSOR_METHODS
+            and known_tensor(model, func.value, depth + 1)
+        )
+    if isinstance(node, cst.Attribute):
+        if node.attr.value in ("data", "grad"):
+            return is_weight_or_bias(node.value) or known_tensor(model, node.value, depth + 1)
+        if node.attr.value == "T":
+            return known_tensor(model, node.value, depth + 1)
+        return False
+    if isinstance(node, cst.Subscript):
+        return known_tensor(model, node.value, depth + 1)
+    if isinstance(node, cst.Name):
+        if model.imports.resolve_name(node.value) is not None:
+            return False
+        value = single_assignment(model, node)
+        return value is not None and known_tensor(model, value, depth + 1)
+    return False
+
+
+def is_fresh_tensor(model: SemanticModel, node: cst.BaseExpression) -> bool:
+    """``node`` is a call of a torch factory that returns a new tensor without grad."""
+    if not isinstance(node, cst.Call):
+        return False
+    qualified = model.qualified_name(node.func)
+    if qualified is None:
+        return False
+    head, _, last = qualified.rpartition(".")
+    if head != "torch" or last not in FRESH_FACTORIES:
+        return False
+    return not any(arg.keyword is not None and arg.keyword.value == "requires_grad" for arg in node.args)
+
+
+def needs_parens(node: cst.BaseExpression) -> bool:
+    """Whether ``node`` must be parenthesized to take an attribute (``node.x``)."""
+    if getattr(node, "lpar", None):
+        return False
+    if isinstance(node, cst.Integer | cst.Float):
+        return True
+    return not isinstance(
+        node,
+        (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.List, cst.Tuple, cst.Dict, cst.Set,
+         cst.SimpleString, cst.ListComp, cst.SetComp, cst.DictComp),
+    )  # fmt: skip
+
+
+def receiver_code(model: SemanticModel, node: cst.BaseExpression) -> str:
+    code = model.code(node)
+    return f"({code})" if needs_parens(node) else code
+
+
+def is_init_code(model: SemanticModel, node: cst.CSTNode) -> bool:
+    """``node`` is inside a function that references ``.weight``/``.bias`` or calls an
+    ``nn.init`` function."""
+    function = model.enclosing(node, cst.FunctionDef)
+    if function is None:
+        return False
+    functions = _init_code_cache.get(model)
+    if functions is None:
+        found: set[cst.CSTNode] = set()
+        for attribute in model.nodes(cst.Attribute):
+            if attribute.attr.value in ("weight", "bias"):
+                found.add(model.enclosing(attribute, cst.FunctionDef))  # type: ignore[arg-type]
+        for call in model.nodes(cst.Call):
+            if model.init_function(call.func) is not None:
+                found.add(model.enclosing(call, cst.FunctionDef))  # type: ignore[arg-type]
+        found.discard(None)  # type: ignore[arg-type]
+        functions = _init_code_cache[model] = frozenset(found)
+    return function in functions
+
+
+_init_code_cache: WeakKeyDictionary[SemanticModel, frozenset[cst.CSTNode]] = WeakKeyDictionary()

@@ -1,0 +1,52 @@
+"""Every rule's own VALID/INVALID examples: invalid ones fire exactly that rule, valid ones
+fire nothing; fixes produce the expected code, which parses and lints clean, and a second
+fix pass changes nothing; the prefilter never hides a finding."""
+
+from __future__ import annotations
+
+import libcst as cst
+import pytest
+
+from initlint.rules import ALL_RULES
+from initlint.testing import fix, lint
+
+CHECKED = [r for r in ALL_RULES if r.INVALID or r.VALID]
+INVALID = [pytest.param(rule, i, id=f"{rule.code}-invalid-{n}") for rule in CHECKED for n, i in enumerate(rule.INVALID)]
+VALID = [pytest.param(rule, v, id=f"{rule.code}-valid-{n}") for rule in CHECKED for n, v in enumerate(rule.VALID)]
+
+
+@pytest.mark.parametrize(("rule", "example"), INVALID)
+def test_invalid_example_fires(rule, example):
+    findings = lint(example.code, {rule.code})
+    assert findings, f"{rule.code} did not fire on:\n{example.code}"
+    assert {f.code for f in findings} == {rule.code}
+    for finding in findings:
+        assert 1 <= finding.line <= finding.end_line <= example.code.count("\n") + 1
+
+
+@pytest.mark.parametrize(("rule", "example"), INVALID)
+def test_invalid_example_fix(rule, example):
+    findings = lint(example.code, {rule.code})
+    fixable = [f for f in findings if f.fix]
+    if example.fixed is None:
+        assert not fixable, f"{rule.code} offered a fix where the example expects none"
+        return
+    assert fixable, f"{rule.code} offered no fix"
+    assert rule.fix_applicability is not None
+    fixed = fix(example.code, {rule.code}, unsafe=example.unsafe)
+    assert fixed == example.fixed
+    cst.parse_module(fixed)
+    assert not lint(fixed, {rule.code}), "the fixed code still fires the rule"
+    assert fix(fixed, {rule.code}, unsafe=example.unsafe) == fixed, "a second fix changed the code"
+    if example.unsafe:
+        assert fix(example.code, {rule.code}, unsafe=False) == example.code, "an unsafe fix ran without --unsafe-fixes"
+
+
+@pytest.mark.parametrize(("rule", "code"), VALID)
+def test_valid_example_is_clean(rule, code):
+    assert lint(code, {rule.code}) == []
+
+
+@pytest.mark.parametrize(("rule", "example"), INVALID)
+def test_prefilter_never_hides_a_finding(rule, example):
+    assert lint(example.code, {rule.code}, prefilter=True) == lint(example.code, {rule.code}, prefilter=False)
