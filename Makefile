@@ -1,0 +1,55 @@
+# Developer entry points. Everything runs from a project-local virtual environment (.venv)
+# that the first target creates; later runs skip pip unless pyproject.toml (or the pinned torch
+# version) changed. Needs only python3 on the machine.
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_VERSION ?= 2.13.0
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PIP_FLAGS ?= --quiet --disable-pip-version-check --progress-bar off
+EXTRAS ?= runtime,dev,plot
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo test lint bench clean FORCE
+
+help:
+	@echo "make demo   set up $(VENV) and run initlint on examples/"
+	@echo "make test   set up $(VENV) and run the test suite"
+	@echo "make lint   ruff check + ruff format --check"
+	@echo "make bench  run benchmarks/run.py"
+	@echo "variables: PYTHON=$(PYTHON) VENV=$(VENV) TORCH_VERSION=$(TORCH_VERSION)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# The stamp records what was installed; a different TORCH_VERSION forces a reinstall.
+ifneq ($(shell cat $(STAMP) 2>/dev/null),torch==$(TORCH_VERSION) extras=$(EXTRAS))
+$(STAMP): FORCE
+endif
+$(STAMP): pyproject.toml | $(BIN)/python
+	@echo "installing torch==$(TORCH_VERSION) and initlint[$(EXTRAS)] into $(VENV) ..."
+	$(BIN)/python -m pip install $(PIP_FLAGS) "torch==$(TORCH_VERSION)" -e ".[$(EXTRAS)]"
+	@echo "torch==$(TORCH_VERSION) extras=$(EXTRAS)" > $@
+
+FORCE:
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/initlint check --exit-zero --no-cache examples/
+# ---- runtime probe step: the `initlint probe` command goes here (added by the probe work) ----
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check initlint tests benchmarks
+	$(BIN)/ruff format --check initlint tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .initlint_cache .pytest_cache .ruff_cache build dist
