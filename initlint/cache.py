@@ -5,6 +5,7 @@ processes sharing the directory never see half an entry; anything unreadable is 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -51,10 +52,8 @@ class Cache:
             return None
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             # Corrupt or foreign entry: drop it and recompute.
-            try:
+            with contextlib.suppress(OSError):
                 self._entry(digest).unlink()
-            except OSError:
-                pass
             return None
 
     def put(self, digest: str, findings: list[Finding]) -> None:
@@ -73,8 +72,6 @@ def _atomic_write(target: Path, data: bytes) -> None:
             handle.write(data)
         os.replace(temp, target)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temp)
-        except OSError:
-            pass
         raise

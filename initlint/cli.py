@@ -239,7 +239,8 @@ def _emit(findings, files, fixed, unsafe, output_format, statistics, quiet, colo
             if findings:
                 click.echo(render_statistics(summary))
         elif findings:
-            click.echo(render_findings(summary, use_color))
+            # color=: click strips ANSI codes when stdout is not a terminal, which would undo --color always.
+            click.echo(render_findings(summary, use_color), color=use_color)
         if not quiet:
             click.echo(render_summary(summary))
 

@@ -21,7 +21,7 @@ KNOWN_KEYS = frozenset(
         "unsafe-fixes",
         "init-aliases",
         "probe",
-    }  # fmt: skip
+    }
 )
 
 
@@ -117,8 +117,14 @@ def find_config(start: Path) -> Path | None:
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
             try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+                text = candidate.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            try:
+                data = tomllib.loads(text)
+            except tomllib.TOMLDecodeError as exc:
+                if "tool.initlint" in text:  # our own table is broken: say so rather than ignore it
+                    raise ConfigError(f"{candidate}: invalid TOML: {exc}") from None
                 continue
             if "initlint" in data.get("tool", {}):
                 return candidate
