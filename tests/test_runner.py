@@ -111,7 +111,7 @@ def test_second_run_hits_the_cache(cwd: Path, counting: list[str]) -> None:
     Path(paths[1]).write_text(BAD)
     third = runner.run(paths, OPTIONS, cache=Cache(cwd / "cache", configuration_key(["IL101"])))
     assert counting == [paths[1]]
-    assert [f for f in third.findings if f.path == paths[1]][0].line == 4
+    assert next(f for f in third.findings if f.path == paths[1]).line == 4
 
 
 def test_cached_findings_keep_fixes_and_take_the_current_path(cwd: Path) -> None:
@@ -184,7 +184,8 @@ def test_unwritable_cache_is_not_an_error(cwd: Path) -> None:
             b"import torch.nn as nn\n\nclass M:\n\tdef f(self):\n\t\tnn.init.xavier_uniform(self.w)\t# tab\n", id="tabs"
         ),
         pytest.param(
-            b"# -*- coding: latin-1 -*-\n# caf\xe9 \xb5\nimport torch.nn as nn\nx = '\xe9'; nn.init.xavier_uniform(w)\n",
+            b"# -*- coding: latin-1 -*-\n# caf\xe9 \xb5\nimport torch.nn as nn\n"
+            b"x = '\xe9'; nn.init.xavier_uniform(w)\n",
             id="latin-1",
         ),
         pytest.param(b"\xef\xbb\xbf" + BAD.replace("\n", "\r\n").encode() + b"# no newline at end", id="bom-crlf"),
