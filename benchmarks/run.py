@@ -1,0 +1,361 @@
+"""initlint benchmark harness (a benchmark, not a test): ``python benchmarks/run.py``.
+
+Measures, side by side in one run, against the pinned real-code corpus (see corpus.py):
+
+1. initlint cold on the whole corpus (``--no-cache``, default ``-j`` = cores);
+2. initlint warm (a cache folder in a temp dir, filled once, then timed);
+3. the libcst parse-only floor on one core (parse_only.py);
+4. TorchFix ``--select ALL -j 2`` on ``timm/layers`` vs initlint cold on it;
+5. one-file check vs ``python -c "import libcst"`` (median of several runs).
+
+Wall times are ``time.perf_counter`` around each subprocess; peak memory is the peak RSS of
+the largest single process of the command (``/usr/bin/time -f %M``, else a
+``RUSAGE_CHILDREN`` delta). Options: ``--quick`` (first two corpus packages only),
+``--json FILE``, ``--corpus-dir DIR`` (or ``INITLINT_CORPUS_DIR``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import corpus
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+TIME_BIN = "/usr/bin/time" if Path("/usr/bin/time").exists() else None
+
+
+@dataclass
+class Measure:
+    seconds: float
+    rss_mib: float | None
+    returncode: int
+    stdout: str = ""
+
+
+@dataclass
+class Row:
+    name: str
+    seconds: float | None = None
+    rss_mib: float | None = None
+    ratio: float | None = None  # against the reference named in `target`
+    target: str = ""  # e.g. "<= 0.5x parse-only (aim 0.3x)"
+    ok: bool | None = None
+    note: str = ""
+
+
+@dataclass
+class Context:
+    """What an extra row needs: the tools, the corpus and the rows measured so far."""
+
+    args: argparse.Namespace
+    src: Path
+    roots: list[Path]
+    initlint: list[str]
+    workdir: Path
+    rows: list[Row] = field(default_factory=list)
+
+    def row(self, name: str) -> Row | None:
+        return next((r for r in self.rows if r.name == name), None)
+
+
+def measure(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> Measure:
+    """Run ``cmd`` once; wall time and peak RSS of its largest process."""
+    rss_file = None
+    full = cmd
+    if TIME_BIN:
+        handle, rss_file = tempfile.mkstemp(prefix="initlint-bench-rss-")
+        os.close(handle)
+        full = [TIME_BIN, "-f", "%M", "-o", rss_file, *cmd]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    proc = subprocess.run(full, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    seconds = time.perf_counter() - start
+    rss: float | None = None
+    if rss_file:
+        try:
+            rss = int(Path(rss_file).read_text().strip().splitlines()[-1]) / 1024
+        except (OSError, ValueError, IndexError):
+            rss = None
+        os.unlink(rss_file)
+    else:
+        after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        rss = after / 1024 if after > before else None  # only a new maximum is this command's
+    return Measure(seconds, rss, proc.returncode, proc.stdout)
+
+
+def median_of(cmd: list[str], repeat: int, **kwargs) -> Measure:
+    runs = [measure(cmd, **kwargs) for _ in range(repeat)]
+    rss = [m.rss_mib for m in runs if m.rss_mib is not None]
+    return Measure(statistics.median(m.seconds for m in runs), max(rss) if rss else None, runs[-1].returncode)
+
+
+def count(files: list[Path]) -> tuple[int, int]:
+    return len(files), sum(p.read_bytes().count(b"\n") for p in files)
+
+
+def torchfix_venv(cache: Path, requirement: str) -> Path | None:
+    """``<cache>/torchfix-venv`` with the peer tool, installed without torch."""
+    venv = cache / "torchfix-venv"
+    exe = venv / "bin" / "torchfix"
+    if exe.exists():
+        return exe
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps"]
+        subprocess.run([*pip, requirement, "libcst", "pyyaml"], check=True, capture_output=True, timeout=600)
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(f"warning: cannot install {requirement}: {exc}", file=sys.stderr)
+        return None
+    return exe if exe.exists() else None
+
+
+def find_initlint() -> list[str]:
+    script = Path(sys.executable).parent / "initlint"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "initlint"]
+
+
+def ratio_row(name: str, m: Measure, ratio: float | None, target: str, ok: bool | None, note: str = "") -> Row:
+    if m.returncode != 0:
+        note = (note + f"; exit {m.returncode}").lstrip("; ")
+    return Row(name, m.seconds, m.rss_mib, ratio, target, ok, note)
+
+
+# ---------------------------------------------------------------------------------------
+# The measurements.
+# ---------------------------------------------------------------------------------------
+
+
+def bench_core(ctx: Context) -> None:
+    roots = [str(r) for r in ctx.roots]
+    files, lines = count(corpus.python_files(ctx.roots))
+    names = ", ".join(r.name for r in ctx.roots)
+    ctx.rows.append(Row("corpus", note=f"{files:,} files, {lines:,} lines ({names})"))
+
+    print("parse-only floor (1 core) ...", file=sys.stderr, flush=True)
+    parse = measure([sys.executable, str(HERE / "parse_only.py"), *roots], cwd=ctx.workdir)
+    inner = json.loads(parse.stdout) if parse.returncode == 0 else {}
+    ctx.rows.append(
+        ratio_row(
+            "libcst parse-only, 1 core",
+            parse,
+            None,
+            "reference",
+            None,
+            f"{inner.get('seconds', 0):.1f}s parsing, {inner.get('errors', '?')} parse errors",
+        )
+    )
+
+    print("initlint cold ...", file=sys.stderr, flush=True)
+    check = [*ctx.initlint, "check", "--exit-zero", "-q"]
+    cold = measure([*check, "--no-cache", *roots], cwd=ctx.workdir)
+    r = cold.seconds / parse.seconds
+    ctx.rows.append(
+        ratio_row(
+            f"initlint cold, -j {os.cpu_count()}",
+            cold,
+            r,
+            "<= 0.5x parse-only (aim 0.3x)",
+            r <= 0.5,
+            f"{cold.stdout.count(chr(10)):,} findings",
+        )
+    )
+
+    cache_dir = ctx.workdir / "cache"
+    print("initlint cache fill ...", file=sys.stderr, flush=True)
+    fill = measure([*check, "--cache-dir", str(cache_dir), *roots], cwd=ctx.workdir)
+    ctx.rows.append(ratio_row("initlint cache fill", fill, fill.seconds / cold.seconds, "info: vs cold", None))
+    print("initlint warm ...", file=sys.stderr, flush=True)
+    warm = median_of([*check, "--cache-dir", str(cache_dir), *roots], ctx.args.repeat_warm, cwd=ctx.workdir)
+    r = warm.seconds / cold.seconds
+    ctx.rows.append(ratio_row("initlint warm", warm, r, "<= 0.05x cold", r <= 0.05))
+
+
+def bench_torchfix(ctx: Context) -> None:
+    peers = [e for e in corpus.read_list() if e.peer]
+    layers = ctx.src / "timm" / "timm" / "layers"
+    if not layers.is_dir():
+        ctx.rows.append(Row("TorchFix vs initlint on timm/layers", note="skipped: timm/layers not in the corpus"))
+        return
+    files, lines = count(corpus.python_files([layers]))
+    print("initlint cold on timm/layers ...", file=sys.stderr, flush=True)
+    ours = median_of(
+        [*ctx.initlint, "check", "--no-cache", "--exit-zero", "-q", str(layers)], ctx.args.repeat_small, cwd=ctx.workdir
+    )
+    ctx.rows.append(
+        ratio_row("initlint cold, timm/layers", ours, None, "reference", None, f"{files} files, {lines:,} lines")
+    )
+    exe = None
+    if peers and not ctx.args.no_torchfix:
+        exe = torchfix_venv(corpus.cache_dir(ctx.args.corpus_dir), peers[0].requirement)
+    if exe is None:
+        ctx.rows.append(Row("TorchFix --select ALL -j 2, timm/layers", note="skipped"))
+        return
+    print("TorchFix on timm/layers ...", file=sys.stderr, flush=True)
+    theirs = measure([str(exe), "--select", "ALL", "-j", "2", str(layers)], cwd=ctx.workdir)
+    r = theirs.seconds / ours.seconds
+    ctx.rows.append(
+        ratio_row(
+            f"TorchFix {peers[0].version} --select ALL -j 2, timm/layers",
+            theirs,
+            r,
+            ">= 20x initlint's time",
+            r >= 20,
+        )
+    )
+
+
+def one_file(ctx: Context) -> Path:
+    for root in ctx.roots:
+        candidate = root / root.name / "models" / "alexnet.py"  # torchvision: small, plain model file
+        if candidate.exists():
+            return candidate
+    for path in corpus.python_files(ctx.roots):
+        if "models" in path.parts and 50 <= path.read_bytes().count(b"\n") <= 200:
+            return path
+    return sorted((ROOT / "examples").glob("*.py"))[0]
+
+
+def bench_one_file(ctx: Context) -> None:
+    target = one_file(ctx)
+    n = ctx.args.repeat_small
+    print(f"one-file check x{n} ...", file=sys.stderr, flush=True)
+    base = median_of([sys.executable, "-c", "import libcst"], n, cwd=ctx.workdir)
+    ctx.rows.append(ratio_row('python -c "import libcst"', base, None, "reference", None, f"median of {n}"))
+    ours = median_of([*ctx.initlint, "check", "--no-cache", "--exit-zero", str(target)], n, cwd=ctx.workdir)
+    r = ours.seconds / base.seconds
+    rel = target.relative_to(ctx.src) if target.is_relative_to(ctx.src) else target
+    ctx.rows.append(
+        ratio_row("initlint one file", ours, r, '<= 1.5x "import libcst"', r <= 1.5, f"{rel}, median of {n}")
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# EXTENSION POINT: later rows (10k vs 100k-line scaling, runtime probe vs bare step, ...).
+# Write a function `def bench_x(ctx: Context) -> None` that appends Rows to ctx.rows (use
+# `measure`/`median_of`, and `ctx.row(name)` to compare with rows measured before it), then
+# decorate it with @extra_row, or append it to EXTRA_ROWS. They run after the core rows,
+# in order, and land in the same table and JSON.
+# ---------------------------------------------------------------------------------------
+EXTRA_ROWS: list[Callable[[Context], None]] = []
+
+
+def extra_row(fn: Callable[[Context], None]) -> Callable[[Context], None]:
+    EXTRA_ROWS.append(fn)
+    return fn
+
+
+CORE_ROWS: list[Callable[[Context], None]] = [bench_core, bench_torchfix, bench_one_file]
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, object]:
+    mem = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "cores": os.cpu_count(),
+        "mem_gib": mem,
+        "python": platform.python_version(),
+        "libcst": _version("libcst"),
+        "commit": commit,
+    }
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "?"
+
+
+def fmt(value: float | None, spec: str, suffix: str = "") -> str:
+    return "-" if value is None else f"{value:{spec}}{suffix}"
+
+
+def table(rows: list[Row], info: dict[str, object]) -> str:
+    header = ["measurement", "wall", "peak RSS", "ratio", "target", "ok", "note"]
+    body = [
+        [
+            r.name,
+            fmt(r.seconds, ".2f", " s"),
+            fmt(r.rss_mib, ".0f", " MiB"),
+            fmt(r.ratio, ".3g", "x"),
+            r.target,
+            {True: "yes", False: "MISSED", None: ""}[r.ok],
+            r.note,
+        ]
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+    out = [
+        f"initlint benchmark, {info['date']}, {info['cores']} cores, {info['mem_gib']} GiB, "
+        f"Python {info['python']}, libcst {info['libcst']}, commit {info['commit']}",
+        "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip(),
+        "  ".join("-" * w for w in widths),
+    ]
+    out += ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in body]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="only the first two corpus packages")
+    parser.add_argument("--json", type=Path, help="also save the results to this file")
+    parser.add_argument("--corpus-dir", help="corpus cache (default: $INITLINT_CORPUS_DIR or ~/.cache/initlint-corpus)")
+    parser.add_argument("--repeat-small", type=int, default=5, help="runs of the small measurements (median)")
+    parser.add_argument("--repeat-warm", type=int, default=3, help="runs of the warm measurement (median)")
+    parser.add_argument("--no-torchfix", action="store_true", help="skip the TorchFix comparison")
+    args = parser.parse_args(argv)
+
+    src = corpus.ensure_corpus(args.corpus_dir)
+    if src is None:
+        print(f"corpus unavailable: {corpus.last_reason}", file=sys.stderr)
+        return 2
+    names = [e.name for e in corpus.read_list() if not e.peer]
+    roots = corpus.corpus_roots(src, names[:2] if args.quick else None)
+    info = machine()
+    with tempfile.TemporaryDirectory(prefix="initlint-bench-") as work:
+        ctx = Context(args, src, roots, find_initlint(), Path(work))
+        for bench in [*CORE_ROWS, *EXTRA_ROWS]:
+            bench(ctx)
+    print(table(ctx.rows, info))
+    if args.json:
+        args.json.write_text(
+            json.dumps({"machine": info, "quick": args.quick, "rows": [asdict(r) for r in ctx.rows]}, indent=2) + "\n"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
