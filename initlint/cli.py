@@ -26,7 +26,7 @@ def _fail(message: str) -> None:
 def _display_path(path: Path, cwd: Path) -> str:
     try:
         return os.path.relpath(path, cwd) if path.resolve().is_relative_to(cwd) else str(path)
-    except (OSError, ValueError):
+    except (OSError, RuntimeError, ValueError):  # RuntimeError: a symlink loop (Python < 3.13)
         return str(path)
 
 
@@ -172,7 +172,10 @@ def _apply_per_file_ignores(findings: list, settings, cwd: Path) -> list:  # typ
     cache: dict[str, set[str]] = {}
     for finding in findings:
         if finding.path not in cache:
-            absolute = (cwd / finding.path).resolve()
+            try:
+                absolute = (cwd / finding.path).resolve()
+            except (OSError, RuntimeError):  # a symlink loop
+                absolute = Path(os.path.abspath(cwd / finding.path))
             try:
                 relative = absolute.relative_to(settings.root.resolve()).as_posix()
             except ValueError:

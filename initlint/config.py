@@ -64,7 +64,10 @@ def matches_any(relative: str, patterns: list[str]) -> bool:
     for pattern in patterns:
         pattern = pattern.rstrip("/")
         if "/" in pattern:
-            if fnmatch.fnmatch(relative, pattern.lstrip("./")) or path.match(pattern):
+            # Anchored at the root (PurePath.match would match from the right: `src/gen` would hit
+            # `other/src/gen`); `**/` also matches no folder at all.
+            anchored = pattern.removeprefix("./").lstrip("/")
+            if any(fnmatch.fnmatch(relative, p) for p in {anchored, anchored.replace("**/", "")}):
                 return True
         elif any(fnmatch.fnmatch(part, pattern) for part in path.parts):
             return True

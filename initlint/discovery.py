@@ -90,7 +90,11 @@ def _gitignored(relative: str, is_dir: bool, rules: list[_GitignoreRule]) -> boo
 
 def _relative(path: Path, root: Path) -> str:
     try:
-        return path.resolve().relative_to(root).as_posix()
+        resolved = path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: RuntimeError before Python 3.13, OSError after
+        resolved = Path(os.path.abspath(path))
+    try:
+        return resolved.relative_to(root).as_posix()
     except ValueError:
         return path.as_posix()
 
