@@ -10,9 +10,18 @@ from initlint.semantic.imports import dotted
 
 DEPRECATED = frozenset(
     {
-        "normal", "uniform", "constant", "eye", "dirac", "xavier_uniform", "xavier_normal",
-        "kaiming_uniform", "kaiming_normal", "orthogonal", "sparse",
-    }  # fmt: skip
+        "normal",
+        "uniform",
+        "constant",
+        "eye",
+        "dirac",
+        "xavier_uniform",
+        "xavier_normal",
+        "kaiming_uniform",
+        "kaiming_normal",
+        "orthogonal",
+        "sparse",
+    }
 )
 _NAMES = "|".join(sorted(DEPRECATED))
 
@@ -32,8 +41,14 @@ class DeprecatedInitAlias(Rule):
         "import mylib.init as init\ninit.normal(w)\n",
     )
     INVALID = (
-        Invalid("import torch.nn as nn\nnn.init.normal(w, 0, 0.02)\n", "import torch.nn as nn\nnn.init.normal_(w, 0, 0.02)\n"),
-        Invalid("from torch.nn import init\ninit.xavier_uniform(w)\n", "from torch.nn import init\ninit.xavier_uniform_(w)\n"),
+        Invalid(
+            "import torch.nn as nn\nnn.init.normal(w, 0, 0.02)\n",
+            "import torch.nn as nn\nnn.init.normal_(w, 0, 0.02)\n",
+        ),
+        Invalid(
+            "from torch.nn import init\ninit.xavier_uniform(w)\n",
+            "from torch.nn import init\ninit.xavier_uniform_(w)\n",
+        ),
         Invalid("import torch\ntorch.nn.init.constant(b, 0)\n", "import torch\ntorch.nn.init.constant_(b, 0)\n"),
         Invalid(
             "from torch.nn.init import kaiming_normal\nkaiming_normal(w)\n",

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from functools import cached_property
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from initlint.finding import Edit
+
+if TYPE_CHECKING:
+    from initlint.semantic.dataflow import Dataflow
+    from initlint.semantic.inits import InitSite
+    from initlint.semantic.modules import ModuleClass
 from initlint.semantic.imports import ImportTable, dotted
 from initlint.semantic.walk import index_tree
 from initlint.source import SourceFile
@@ -82,6 +87,73 @@ class SemanticModel:
         for param in self.nodes(cst.Param):
             rebound.add(param.name.value)
         return table
+
+    # -- layers built on demand: modules, forward dataflow, init sites ------------------------------
+    @cached_property
+    def module_classes(self) -> dict[str, ModuleClass]:
+        """nn.Module subclasses of this file, by name, with the layers their __init__ builds."""
+        from initlint.semantic.modules import find_module_classes
+
+        return find_module_classes(self)
+
+    @cached_property
+    def dataflow(self) -> Dataflow:
+        """What follows each layer's output in forward (activations, norms, other layers)."""
+        from initlint.semantic.dataflow import analyze_dataflow
+
+        return analyze_dataflow(self)
+
+    @cached_property
+    def init_sites(self) -> list[InitSite]:
+        """Every init call of the file, with the scheme it implies and the layers it reaches."""
+        from initlint.semantic.inits import find_init_sites
+
+        return find_init_sites(self)
+
+    def class_of(self, node: cst.CSTNode) -> ModuleClass | None:
+        """The nn.Module class whose body holds ``node``."""
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, cst.ClassDef):
+                return self.module_classes.get(ancestor.name.value)
+        return None
+
+    @cached_property
+    def _module_constants(self) -> dict[str, object]:
+        from initlint.semantic.values import UNKNOWN, evaluate
+
+        counts: dict[str, int] = {}
+        for node in (*self.nodes(cst.Assign), *self.nodes(cst.AnnAssign), *self.nodes(cst.AugAssign)):
+            targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+            for target in targets:
+                for name in _target_names(target):
+                    counts[name] = counts.get(name, 0) + 1
+        constants: dict[str, object] = {}
+        for statement in self.module.body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if (
+                    isinstance(small, cst.Assign)
+                    and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Name)
+                ):
+                    name = small.targets[0].target.value
+                    if counts.get(name) == 1 and name not in self.imports.bindings:
+                        constants[name] = UNKNOWN  # placeholder while evaluating (no self-reference)
+                        value = evaluate(self, small.value)
+                        constants[name] = value
+        return constants
+
+    def module_constant(self, name: str) -> object:
+        from initlint.semantic.values import UNKNOWN
+
+        constants = self.__dict__.get("_module_constants")
+        if constants is None:
+            if self.__dict__.get("_computing_constants"):
+                return UNKNOWN
+            self.__dict__["_computing_constants"] = True
+            constants = self._module_constants
+        return constants.get(name, UNKNOWN)
 
     # -- names ------------------------------------------------------------------------------
     def qualified_name(self, node: cst.BaseExpression) -> str | None:

@@ -1,0 +1,382 @@
+"""nn.Module classes of a file and the layers their ``__init__`` builds (including the order
+of ``nn.Sequential`` contents, lists built in loops, ModuleList and ModuleDict)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from initlint.semantic.catalog import ACTIVATION_MODULES, LAYERS, LayerKind
+from initlint.semantic.values import UNKNOWN, evaluate
+
+if TYPE_CHECKING:
+    from initlint.semantic.model import SemanticModel
+
+_MODULE_BASES = ("torch.nn.Module", "torch.nn.modules.module.Module")
+
+
+@dataclass(eq=False)
+class Layer:
+    """One constructor call of a module (a template when it is built in a loop)."""
+
+    owner: ModuleClass
+    path: str  # attribute path from the owner: "fc1", "net.0", "blocks.*"
+    type_name: str  # "Linear", or a class of this file, or the callee's text
+    call: cst.Call
+    kind: LayerKind | None  # None: not a torch.nn layer we know
+    custom: ModuleClass | None = None  # a module class of this file
+    args: dict[str, object] = field(default_factory=dict)  # evaluated constructor arguments
+    repeat: int | None = 1  # copies built from this call (None: unknown, e.g. a loop over n)
+    items: list[Layer] = field(default_factory=list)  # container contents, in order
+
+    @property
+    def category(self) -> str:
+        return self.kind.category if self.kind else ("custom" if self.custom else "other")
+
+    @property
+    def qualified_type(self) -> str:
+        return f"torch.nn.{self.type_name}" if self.kind else self.type_name
+
+    @property
+    def parametric(self) -> bool:
+        return self.category in ("linear", "conv", "embedding", "rnn")
+
+    @property
+    def bias_disabled(self) -> bool:
+        return self.args.get("bias") is False
+
+    @property
+    def activation(self) -> str | None:
+        return ACTIVATION_MODULES.get(self.type_name) if self.kind else None
+
+    def _int(self, slot: tuple[int, str] | None) -> int | None:
+        if slot is None:
+            return None
+        value = self.args.get(slot[1])
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+    def _receptive_field(self) -> int | None:
+        if self.kind is None or self.kind.category != "conv":
+            return 1
+        kernel = self.args.get("kernel_size")
+        if isinstance(kernel, int) and not isinstance(kernel, bool):
+            return kernel**self.kind.spatial
+        return None
+
+    @property
+    def fan_in(self) -> int | None:
+        """fan_in as torch computes it for .weight; None when a size is not a known constant."""
+        if self.kind is None:
+            return None
+        width = self._int(self.kind.out_arg if self.kind.transposed else self.kind.in_arg)
+        field_size = self._receptive_field()
+        groups = self.args.get("groups", 1)
+        if width is None or field_size is None or not isinstance(groups, int) or groups < 1:
+            return None
+        return width // groups * field_size
+
+    @property
+    def fan_out(self) -> int | None:
+        if self.kind is None:
+            return None
+        width = self._int(self.kind.in_arg if self.kind.transposed else self.kind.out_arg)
+        field_size = self._receptive_field()
+        if width is None or field_size is None:
+            return None
+        return width * field_size
+
+    def param_rank(self, param: str) -> int | None:
+        if self.kind is None:
+            return None
+        if param == "weight":
+            return self.kind.weight_rank
+        if param == "bias":
+            return 1 if self.kind.has_bias or self.kind.category == "norm" else None
+        return None
+
+    def walk(self) -> Iterator[Layer]:
+        """This layer, its container contents and the layers of a custom module, recursively."""
+        yield self
+        for item in self.items:
+            yield from item.walk()
+        if self.custom is not None:
+            yield from self.custom.all_layers()
+
+
+@dataclass(eq=False)
+class ModuleClass:
+    name: str
+    node: cst.ClassDef
+    methods: dict[str, cst.FunctionDef]
+    layers: dict[str, Layer] = field(default_factory=dict)  # self.<name> = <layer>
+    parameters: dict[str, cst.Call] = field(default_factory=dict)  # self.<name> = nn.Parameter(...)
+    assignments: list[tuple[str, cst.CSTNode]] = field(default_factory=list)  # __init__ order
+    opaque: bool = False  # builds submodules we cannot see (setattr, add_module, unknown helpers)
+    _walking: bool = False
+
+    @property
+    def init(self) -> cst.FunctionDef | None:
+        return self.methods.get("__init__")
+
+    @property
+    def forward(self) -> cst.FunctionDef | None:
+        return self.methods.get("forward")
+
+    def all_layers(self) -> Iterator[Layer]:
+        if self._walking:  # a class that contains itself: stop
+            return
+        self._walking = True
+        try:
+            for layer in self.layers.values():
+                yield from layer.walk()
+        finally:
+            self._walking = False
+
+
+def find_module_classes(model: SemanticModel) -> dict[str, ModuleClass]:
+    """Classes deriving from nn.Module directly or through a base class of this file."""
+    defs = {c.name.value: c for c in model.nodes(cst.ClassDef) if model.enclosing(c, cst.FunctionDef) is None}
+    is_module: dict[str, bool] = {}
+
+    def check(name: str, seen: frozenset[str]) -> bool:
+        if name in is_module:
+            return is_module[name]
+        result = False
+        for base in defs[name].bases:
+            qualified = model.qualified_name(base.value)
+            if qualified and (qualified in _MODULE_BASES or qualified.startswith("torch.nn.")):
+                result = True
+            elif isinstance(base.value, cst.Name) and base.value.value in defs and base.value.value not in seen:
+                result = check(base.value.value, seen | {name})
+            if result:
+                break
+        is_module[name] = result
+        return result
+
+    classes: dict[str, ModuleClass] = {}
+    for name, node in defs.items():
+        if check(name, frozenset()):
+            methods = (
+                {s.name.value: s for s in node.body.body if isinstance(s, cst.FunctionDef)}
+                if isinstance(node.body, cst.IndentedBlock)
+                else {}
+            )
+            classes[name] = ModuleClass(name, node, methods)
+    for module_class in classes.values():
+        _LayerBuilder(model, module_class, classes).build()
+    return classes
+
+
+def _param_defaults(model: SemanticModel, function: cst.FunctionDef) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for param in (*function.params.params, *function.params.kwonly_params):
+        if param.default is not None:
+            value = evaluate(model, param.default)
+            if value is not UNKNOWN:
+                values[param.name.value] = value
+    return values
+
+
+class _LayerBuilder:
+    """Reads ``__init__`` statement by statement, tracking local lists of layers."""
+
+    def __init__(self, model: SemanticModel, module_class: ModuleClass, classes: dict[str, ModuleClass]) -> None:
+        self.model = model
+        self.cls = module_class
+        self.classes = classes
+        self.names: dict[str, object] = {}
+        self.lists: dict[str, list[Layer]] = {}
+        self.loop_counts: list[int | None] = []
+
+    def build(self) -> None:
+        init = self.cls.init
+        if init is None:
+            return
+        self.names = _param_defaults(self.model, init)
+        self._block(init.body)
+
+    def _block(self, body: cst.BaseSuite) -> None:
+        statements = body.body if isinstance(body, cst.IndentedBlock) else [body]
+        for statement in statements:
+            self._statement(statement)
+
+    def _statement(self, statement: cst.CSTNode) -> None:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                self._small(small)
+        elif isinstance(statement, cst.For):
+            self.loop_counts.append(range_count(self.model, statement.iter, self.names))
+            self._block(statement.body)
+            self.loop_counts.pop()
+        elif isinstance(statement, (cst.If, cst.With, cst.Try)):
+            self._block(statement.body)
+            orelse = getattr(statement, "orelse", None)
+            if isinstance(orelse, cst.If):
+                self._statement(orelse)
+            elif isinstance(orelse, cst.Else):
+                self._block(orelse.body)
+
+    def _small(self, small: cst.BaseSmallStatement) -> None:
+        if isinstance(small, (cst.Assign, cst.AnnAssign)):
+            targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+            if small.value is None:
+                return
+            for target in targets:
+                self._assign(target, small.value, small)
+        elif isinstance(small, cst.AugAssign) and isinstance(small.operator, cst.AddAssign):
+            if isinstance(small.target, cst.Name) and small.target.value in self.lists:
+                self.lists[small.target.value] += self._layers_of_sequence(small.value, "")
+        elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+            self._call_statement(small.value)
+
+    def _call_statement(self, call: cst.Call) -> None:
+        func = call.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            owner, method = func.value.value, func.attr.value
+            if owner in self.lists and method in ("append", "extend", "insert") and call.args:
+                value = call.args[-1].value
+                items = self._layers_of_sequence(value, "") if method == "extend" else self._layer_list(value, "")
+                self.lists[owner] += items
+            elif owner == "self" and method in ("add_module", "register_module", "register_parameter"):
+                self.cls.opaque = True
+        elif self.model.is_builtin(func, "setattr"):
+            self.cls.opaque = True
+
+    def _assign(self, target: cst.BaseExpression, value: cst.BaseExpression, statement: cst.CSTNode) -> None:
+        if isinstance(target, cst.Name):
+            if isinstance(value, (cst.List, cst.Tuple)) or (
+                isinstance(value, cst.Call) and self.model.is_builtin(value.func, "list") and not value.args
+            ):
+                self.lists[target.value] = self._layers_of_sequence(value, "")
+                return
+            constant = evaluate(self.model, value, self.names)
+            if constant is not UNKNOWN:
+                self.names[target.value] = constant
+            else:
+                self.names.pop(target.value, None)
+            return
+        if not (
+            isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self"
+        ):
+            return
+        name = target.attr.value
+        if isinstance(value, cst.Call) and self.model.qualified_name(value.func) in (
+            "torch.nn.Parameter", "torch.nn.parameter.Parameter",
+        ):  # fmt: skip
+            self.cls.parameters[name] = value
+            self.cls.assignments.append((name, statement))
+            return
+        layer = self._layer(value, name)
+        if layer is not None:
+            self.cls.layers[name] = layer
+            self.cls.assignments.append((name, statement))
+
+    def _layer_list(self, value: cst.BaseExpression, path: str) -> list[Layer]:
+        layer = self._layer(value, path)
+        if layer is None:
+            return []
+        if self.loop_counts:
+            repeat: int | None = 1
+            for count in self.loop_counts:
+                repeat = None if repeat is None or count is None else repeat * count
+            layer.repeat = repeat
+        return [layer]
+
+    def _layers_of_sequence(self, value: cst.BaseExpression, path: str) -> list[Layer]:
+        if isinstance(value, (cst.List, cst.Tuple)):
+            out: list[Layer] = []
+            for element in value.elements:
+                if isinstance(element, cst.StarredElement):
+                    out += self._layers_of_sequence(element.value, path)
+                else:
+                    out += self._layer_list(element.value, path)
+            return out
+        if isinstance(value, cst.Name) and value.value in self.lists:
+            return list(self.lists[value.value])
+        if isinstance(value, (cst.ListComp, cst.GeneratorExp)):
+            layers = self._layer_list(value.elt, path)
+            count = _loop_count(self.model, value.for_in, self.names)
+            for layer in layers:
+                layer.repeat = count
+            return layers
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add):
+            return self._layers_of_sequence(value.left, path) + self._layers_of_sequence(value.right, path)
+        return []
+
+    def _layer(self, value: cst.BaseExpression, path: str) -> Layer | None:
+        if not isinstance(value, cst.Call):
+            return None
+        qualified = self.model.qualified_name(value.func)
+        type_name = None
+        kind = None
+        custom = None
+        if qualified and qualified.startswith("torch.nn.") and qualified.rsplit(".", 1)[1] in LAYERS:
+            type_name = qualified.rsplit(".", 1)[1]
+            kind = LAYERS[type_name]
+        elif isinstance(value.func, cst.Name) and value.func.value in self.classes:
+            type_name = value.func.value
+            custom = self.classes[type_name]
+        else:
+            return None
+        layer = Layer(self.cls, path, type_name, value, kind, custom)
+        if kind is not None:
+            layer.args = self._arguments(value, kind)
+        if type_name in ("Sequential", "ModuleList"):
+            items: list[Layer] = []
+            arguments = [a for a in value.args if a.keyword is None]
+            if type_name == "ModuleList" and arguments:
+                items = self._layers_of_sequence(arguments[0].value, path)
+            else:
+                for arg in arguments:
+                    items += (
+                        self._layers_of_sequence(arg.value, path)
+                        if arg.star == "*"
+                        else self._layer_list(arg.value, path)
+                    )
+            for index, item in enumerate(items):
+                item.path = f"{path}.{index}" if item.repeat == 1 else f"{path}.*"
+            layer.items = items
+        return layer
+
+    def _arguments(self, call: cst.Call, kind: LayerKind) -> dict[str, object]:
+        args: dict[str, object] = {}
+        slots = {s[0]: s[1] for s in (kind.in_arg, kind.out_arg, kind.kernel_arg) if s is not None}
+        position = 0
+        for arg in call.args:
+            if arg.star:
+                return args
+            if arg.keyword is None:
+                name = slots.get(position)
+                position += 1
+            else:
+                name = arg.keyword.value
+            if name is None:
+                continue
+            value = evaluate(self.model, arg.value, self.names)
+            if value is not UNKNOWN:
+                args[name] = value
+        return args
+
+
+def _loop_count(model: SemanticModel, for_in: cst.CompFor, names: dict[str, object]) -> int | None:
+    count = range_count(model, for_in.iter, names)
+    if for_in.inner_for_in is not None:
+        return None
+    return count
+
+
+def range_count(model: SemanticModel, node: cst.BaseExpression, names: dict[str, object]) -> int | None:
+    """The number of iterations of ``range(n)`` / ``range(a, b)`` with known bounds."""
+    if not (isinstance(node, cst.Call) and model.is_builtin(node.func, "range")):
+        return None
+    values = [evaluate(model, a.value, names) for a in node.args if a.keyword is None]
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return None
+    if len(values) == 1:
+        return max(values[0], 0)  # type: ignore[arg-type]
+    if len(values) == 2:
+        return max(values[1] - values[0], 0)  # type: ignore[operator]
+    return None

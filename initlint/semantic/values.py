@@ -1,0 +1,130 @@
+"""Constant evaluation of small expressions: literals, arithmetic, math.*, module constants,
+`calculate_gain(...)`, and names with a single known value in scope. Anything else is None."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from initlint.semantic.catalog import GAIN_NAMES, gain_of
+
+if TYPE_CHECKING:
+    from initlint.semantic.model import SemanticModel
+
+Value = int | float | str | bool | None
+UNKNOWN = object()
+_MATH = {"sqrt": math.sqrt, "log": math.log, "exp": math.exp}
+_BINARY: dict[type, Callable[[float, float], float]] = {
+    cst.Add: lambda a, b: a + b,
+    cst.Subtract: lambda a, b: a - b,
+    cst.Multiply: lambda a, b: a * b,
+    cst.Divide: lambda a, b: a / b,
+    cst.FloorDivide: lambda a, b: a // b,
+    cst.Power: lambda a, b: a**b,
+    cst.Modulo: lambda a, b: a % b,
+}
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def evaluate(model: SemanticModel, node: cst.BaseExpression, names: dict[str, object] | None = None) -> object:
+    """The value of ``node`` or UNKNOWN. ``names`` gives values of local names (e.g. defaults)."""
+    try:
+        return _evaluate(model, node, names or {}, 0)
+    except (ArithmeticError, ValueError, TypeError, OverflowError, RecursionError):
+        return UNKNOWN
+
+
+def _evaluate(model: SemanticModel, node: cst.BaseExpression, names: dict[str, object], depth: int) -> object:
+    if depth > 20:
+        return UNKNOWN
+    if isinstance(node, cst.Integer):
+        return int(node.evaluated_value)
+    if isinstance(node, cst.Float):
+        return float(node.evaluated_value)
+    if isinstance(node, cst.SimpleString):
+        return node.evaluated_value
+    if isinstance(node, cst.ConcatenatedString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else UNKNOWN
+    if isinstance(node, cst.Name):
+        if node.value in ("True", "False", "None"):
+            return {"True": True, "False": False, "None": None}[node.value]
+        if node.value in names:
+            return names[node.value]
+        return model.module_constant(node.value)
+    if isinstance(node, cst.UnaryOperation):
+        operand = _evaluate(model, node.expression, names, depth + 1)
+        if _number(operand):
+            if isinstance(node.operator, cst.Minus):
+                return -operand  # type: ignore[operator]
+            if isinstance(node.operator, cst.Plus):
+                return operand
+        if isinstance(node.operator, cst.Not) and isinstance(operand, bool):
+            return not operand
+        return UNKNOWN
+    if isinstance(node, cst.BinaryOperation):
+        left = _evaluate(model, node.left, names, depth + 1)
+        right = _evaluate(model, node.right, names, depth + 1)
+        op = _BINARY.get(type(node.operator))
+        if op is None or not (_number(left) and _number(right)):
+            return UNKNOWN
+        if isinstance(node.operator, cst.Power) and abs(right) > 64:  # type: ignore[arg-type]
+            return UNKNOWN
+        return op(left, right)  # type: ignore[arg-type]
+    if isinstance(node, cst.Attribute):
+        qualified = model.qualified_name(node)
+        if qualified in ("math.pi", "torch.pi", "numpy.pi"):
+            return math.pi
+        if qualified in ("math.e",):
+            return math.e
+        return UNKNOWN
+    if isinstance(node, cst.Call):
+        qualified = model.qualified_name(node.func)
+        args = [a for a in node.args if a.keyword is None and not a.star]
+        if qualified and qualified.startswith("math.") and qualified[5:] in _MATH and len(args) == 1:
+            value = _evaluate(model, args[0].value, names, depth + 1)
+            return _MATH[qualified[5:]](value) if _number(value) else UNKNOWN  # type: ignore[arg-type]
+        if qualified in ("torch.nn.init.calculate_gain",) or model.init_function(node.func) == "calculate_gain":
+            return calculate_gain_value(model, node, names)
+        if qualified in ("float", "int") or (isinstance(node.func, cst.Name) and node.func.value in ("float", "int")):
+            if len(args) == 1 and model.imports.is_free(node.func.value if isinstance(node.func, cst.Name) else ""):
+                value = _evaluate(model, args[0].value, names, depth + 1)
+                if _number(value):
+                    return float(value) if node.func.value == "float" else int(value)  # type: ignore[union-attr,arg-type]
+        return UNKNOWN
+    return UNKNOWN
+
+
+def calculate_gain_value(model: SemanticModel, call: cst.Call, names: dict[str, object] | None = None) -> object:
+    name, param = gain_arguments(model, call, names)
+    if not isinstance(name, str) or name not in GAIN_NAMES:
+        return UNKNOWN
+    if param is not None and not _number(param):
+        return UNKNOWN
+    value = gain_of(name, param)  # type: ignore[arg-type]
+    return UNKNOWN if value is None else value
+
+
+def gain_arguments(
+    model: SemanticModel, call: cst.Call, names: dict[str, object] | None = None
+) -> tuple[object, object]:
+    """(nonlinearity, param) of a calculate_gain call, each evaluated (UNKNOWN when not literal)."""
+    nonlinearity: object = UNKNOWN
+    param: object = None
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    if positional:
+        nonlinearity = evaluate(model, positional[0].value, names)
+    if len(positional) > 1:
+        param = evaluate(model, positional[1].value, names)
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "nonlinearity":
+            nonlinearity = evaluate(model, arg.value, names)
+        elif arg.keyword is not None and arg.keyword.value == "param":
+            param = evaluate(model, arg.value, names)
+    return nonlinearity, param
