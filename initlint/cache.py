@@ -59,10 +59,20 @@ class Cache:
     def put(self, digest: str, findings: list[Finding]) -> None:
         try:
             self._prepare()
-            payload = [{k: v for k, v in f.to_dict().items() if k != "path"} for f in findings]
+            payload = [_entry_dict(f) for f in findings]
             _atomic_write(self._entry(digest), json.dumps(payload, separators=(",", ":")).encode())
         except OSError:
             pass  # a cache that cannot be written only costs time
+
+
+def _entry_dict(finding: Finding) -> dict[str, object]:
+    """A finding without its path: an entry serves every file with the same content. Related
+    locations in the finding's own file lose their path too, or they would name the first file."""
+    data = {k: v for k, v in finding.to_dict().items() if k != "path"}
+    data["related"] = [
+        {k: v for k, v in related.items() if not (k == "path" and v == finding.path)} for related in data["related"]
+    ]
+    return data
 
 
 def _atomic_write(target: Path, data: bytes) -> None:

@@ -125,6 +125,20 @@ def test_cached_findings_keep_fixes_and_take_the_current_path(cwd: Path) -> None
     assert [f.path for f in second.findings] == ["a.py", "b.py"]
 
 
+def test_cached_related_locations_follow_the_file(tmp_path: Path) -> None:
+    from initlint.finding import Finding, Related
+
+    finding = Finding(
+        "IL101", "deprecated-init-alias", "warning", "m", "a.py", 3, 1, 3, 2,
+        related=(Related("here", 1, 1, 1, 2), Related("there", 2, 1, 2, 2, path="other.py")),
+    )  # fmt: skip
+    cache = Cache(tmp_path, "k")
+    cache.put("digest", [finding])
+    (hit,) = cache.get("digest", "b.py") or []
+    assert hit.path == "b.py"
+    assert [r.to_dict(hit.path)["path"] for r in hit.related] == ["b.py", "other.py"]
+
+
 def test_cache_key_changes_with_the_selection(cwd: Path, counting: list[str]) -> None:
     from click.testing import CliRunner
 
