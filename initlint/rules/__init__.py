@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from initlint.rules.base import Rule
 from initlint.rules.il101_deprecated_init_alias import DeprecatedInitAlias
+from initlint.rules.il102_tensor_from_tensor import TensorFromTensor
+from initlint.rules.il103_legacy_tensor_constructor import LegacyTensorConstructor
+from initlint.rules.il104_data_attribute_init import DataAttributeInit
+from initlint.rules.il105_variable_wrapper import VariableWrapper
+from initlint.rules.il106_exact_type_dispatch import ExactTypeDispatch
+from initlint.rules.il107_classname_string_dispatch import ClassnameStringDispatch
 from initlint.rules.meta import InternalError, SyntaxErrorRule, UnreadableFile
 
 ALL_RULES: tuple[type[Rule], ...] = (
     DeprecatedInitAlias,
+    TensorFromTensor,
+    LegacyTensorConstructor,
+    DataAttributeInit,
+    VariableWrapper,
+    ExactTypeDispatch,
+    ClassnameStringDispatch,
     SyntaxErrorRule,
     UnreadableFile,
     InternalError,

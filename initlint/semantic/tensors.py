@@ -15,7 +15,7 @@ from initlint.semantic.model import SemanticModel
 
 # torch.<name>(...) always returns a tensor.
 TENSOR_FUNCTIONS = frozenset(
-    {
+    [
         "randn",
         "rand",
         "randint",
@@ -55,11 +55,11 @@ TENSOR_FUNCTIONS = frozenset(
         "mm",
         "bmm",
         "outer",
-    }  # fmt: skip
+    ]
 )
 # <tensor>.<name>(...) returns a tensor.
 TENSOR_METHODS = frozenset(
-    {
+    [
         "clone",
         "detach",
         "float",
@@ -120,7 +120,7 @@ TENSOR_METHODS = frozenset(
         "var",
         "norm",
         "softmax",
-    }  # fmt: skip
+    ]
 )
 # Factories that return a fresh tensor that does not require grad (unless told to).
 FRESH_FACTORIES = frozenset(
@@ -302,24 +302,62 @@ def receiver_code(model: SemanticModel, node: cst.BaseExpression) -> str:
     return f"({code})" if needs_parens(node) else code
 
 
+def _mentions_weight_or_bias(node: cst.BaseExpression) -> bool:
+    """``m.weight``, ``m.bias.data``, ``m.weight[0]``: an attribute chain through a weight or bias."""
+    while isinstance(node, (cst.Attribute, cst.Subscript)):
+        if is_weight_or_bias(node):
+            return True
+        node = node.value
+    return False
+
+
+def _is_init_call(model: SemanticModel, call: cst.Call) -> bool:
+    if model.init_function(call.func) is not None:
+        return True
+    func = call.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+    if not name.endswith("_") or name.startswith("_"):
+        return False
+    if isinstance(func, cst.Attribute) and _mentions_weight_or_bias(func.value):
+        return True  # m.weight.data.normal_(...), m.bias.zero_()
+    first = call.args[0] if call.args else None
+    return first is not None and first.keyword is None and _mentions_weight_or_bias(first.value)
+
+
 def is_init_code(model: SemanticModel, node: cst.CSTNode) -> bool:
-    """``node`` is inside a function that references ``.weight``/``.bias`` or calls an
-    ``nn.init`` function."""
+    """``node`` is inside a function that initializes weights: it calls an ``nn.init`` function,
+    an in-place method on a ``.weight``/``.bias`` (``m.weight.data.normal_()``), or an in-place
+    style helper on one (``trunc_normal_(m.weight)``)."""
     function = model.enclosing(node, cst.FunctionDef)
     if function is None:
         return False
     functions = _init_code_cache.get(model)
     if functions is None:
         found: set[cst.CSTNode] = set()
-        for attribute in model.nodes(cst.Attribute):
-            if attribute.attr.value in ("weight", "bias"):
-                found.add(model.enclosing(attribute, cst.FunctionDef))  # type: ignore[arg-type]
         for call in model.nodes(cst.Call):
-            if model.init_function(call.func) is not None:
-                found.add(model.enclosing(call, cst.FunctionDef))  # type: ignore[arg-type]
-        found.discard(None)  # type: ignore[arg-type]
+            if _is_init_call(model, call):
+                enclosing = model.enclosing(call, cst.FunctionDef)
+                if enclosing is not None:
+                    found.add(enclosing)
         functions = _init_code_cache[model] = frozenset(found)
     return function in functions
 
 
 _init_code_cache: WeakKeyDictionary[SemanticModel, frozenset[cst.CSTNode]] = WeakKeyDictionary()
+
+
+def is_detached(model: SemanticModel, node: cst.BaseExpression) -> bool:
+    """``node`` has no autograd history: a fresh factory call, ``x.detach()`` or ``x.detach().clone()``."""
+    if is_fresh_tensor(model, node):
+        return True
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and not node.args:
+        if node.func.attr.value == "detach":
+            return True
+        if node.func.attr.value == "clone":
+            inner = node.func.value
+            return (
+                isinstance(inner, cst.Call)
+                and isinstance(inner.func, cst.Attribute)
+                and inner.func.attr.value == "detach"
+            )
+    return False

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from initlint.finding import Edit
+from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.semantic import SemanticModel
+
+# Legacy type constructor -> the dtype of the tensor it creates (None: the default dtype).
+DTYPES: dict[str, str | None] = {
+    "Tensor": None,
+    "FloatTensor": "float32",
+    "DoubleTensor": "float64",
+    "HalfTensor": "float16",
+    "BFloat16Tensor": "bfloat16",
+    "LongTensor": "int64",
+    "IntTensor": "int32",
+    "ShortTensor": "int16",
+    "CharTensor": "int8",
+    "ByteTensor": "uint8",
+    "BoolTensor": "bool",
+}
+
+
+class LegacyTensorConstructor(Rule):
+    code = "IL103"
+    name = "legacy-tensor-constructor"
+    summary = "`torch.Tensor(3, 3)` and `torch.FloatTensor(n)` create uninitialized tensors; use `torch.empty`"
+    severity = "warning"
+    fix_applicability = "safe"
+    triggers = (r"Tensor\s*\(",)
+
+    VALID = (
+        "import torch\nw = torch.Tensor([1.0, 2.0])\n",
+        "import torch\nw = torch.FloatTensor(data)\n",
+        "import torch\nw = torch.empty(3, 3)\n",
+        "import mylib as torch\nw = torch.Tensor(3, 3)\n",
+        "import torch\nw = torch.Tensor()\n",
+    )
+    INVALID = (
+        Invalid("import torch\nw = torch.Tensor(3, 3)\n", "import torch\nw = torch.empty(3, 3)\n"),
+        Invalid(
+            "import torch\nw = torch.FloatTensor(16)\n",
+            "import torch\nw = torch.empty(16, dtype=torch.float32)\n",
+        ),
+        Invalid(
+            "import torch\nw = torch.cuda.LongTensor(*shape)\n",
+            'import torch\nw = torch.empty(*shape, dtype=torch.int64, device="cuda")\n',
+        ),
+        Invalid(
+            "from torch import Tensor\nw = Tensor(n, m)\n",
+            "from torch import Tensor\nimport torch\nw = torch.empty(n, m)\n",
+        ),
+        Invalid("import torch\nw = torch.Tensor(3, 3, device=dev)\n", None),
+    )
+
+    def check(self, model: SemanticModel) -> Iterator[Report]:
+        for call in model.nodes(cst.Call):
+            qualified = model.qualified_name(call.func)
+            if qualified is None:
+                continue
+            head, _, last = qualified.rpartition(".")
+            if last not in DTYPES or head not in ("torch", "torch.cuda") or (head, last) == ("torch.cuda", "Tensor"):
+                continue
+            if not _size_arguments(call):
+                continue
+            cuda = head == "torch.cuda"
+            dtype = DTYPES[last]
+            extras = ([f"dtype=torch.{dtype}"] if dtype else []) + (['device="cuda"'] if cuda else [])
+            yield Report(
+                call,
+                f"`{model.code(call.func)}(...)` with sizes is a legacy constructor that returns uninitialized "
+                f"memory; use `torch.empty(..., {', '.join(extras)})` and initialize it explicitly"
+                if extras
+                else f"`{model.code(call.func)}(...)` with sizes is a legacy constructor that returns uninitialized "
+                "memory; use `torch.empty(...)` and initialize it explicitly",
+                _fix(model, call, dtype, cuda),
+            )
+
+
+def _size_arguments(call: cst.Call) -> bool:
+    positional = [a for a in call.args if a.keyword is None]
+    if any(a.star == "**" for a in call.args):
+        return False
+    if len(positional) >= 2:
+        return True
+    if len(positional) != 1:
+        return False
+    only = positional[0]
+    return only.star == "*" or (isinstance(only.value, cst.Integer) and not only.value.lpar)
+
+
+def _fix(model: SemanticModel, call: cst.Call, dtype: str | None, cuda: bool) -> FixSpec | None:
+    if any(a.keyword is not None for a in call.args):
+        return None
+    empty = model.reference_to("torch.empty")
+    if empty is None:
+        return None
+    reference, edits = empty
+    extras: list[str] = []
+    if dtype is not None:
+        dtype_ref = model.reference_to(f"torch.{dtype}")
+        if dtype_ref is None:
+            return None
+        extras.append(f"dtype={dtype_ref[0]}")
+        edits = edits + [e for e in dtype_ref[1] if e not in edits]
+    if cuda:
+        extras.append('device="cuda"')
+    edits = [*edits, model.replace(call.func, reference)]
+    if extras:
+        end = model.range_of(call.args[-1].value).end
+        edits.append(Edit(end.line, end.column + 1, end.line, end.column + 1, "".join(f", {e}" for e in extras)))
+    return FixSpec("safe", "Use `torch.empty`", edits)

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.semantic import SemanticModel
+
+# In-place tensor method -> (the nn.init function, its parameters after the tensor, keyword renames).
+METHODS: dict[str, tuple[str, tuple[str, ...], dict[str, str]]] = {
+    "normal_": ("normal_", ("mean", "std"), {"mean": "mean", "std": "std", "generator": "generator"}),
+    "uniform_": ("uniform_", ("a", "b"), {"to": "b", "generator": "generator"}),
+    "fill_": ("constant_", ("val",), {"value": "val"}),
+    "zero_": ("zeros_", (), {}),
+}
+
+
+class DataAttributeInit(Rule):
+    code = "IL104"
+    name = "data-attribute-init"
+    summary = "Initializing through `.data` bypasses autograd's checks; use the `nn.init` functions"
+    severity = "warning"
+    fix_applicability = "safe"
+    triggers = (r"\.data\b",)
+
+    VALID = (
+        "import torch.nn as nn\nnn.init.normal_(m.weight, 0, 0.02)\n",
+        "import torch\nx = m.weight.data.normal_(0, 1)\n",
+        "import torch\nm.weight.data[0].fill_(1)\n",
+        "import torch\np.grad.data.zero_()\n",
+        "import mylib.init as init\ninit.normal_(m.weight.data)\n",
+    )
+    INVALID = (
+        Invalid(
+            "import torch.nn as nn\nm.weight.data.normal_(0.0, 0.02)\n",
+            "import torch.nn as nn\nnn.init.normal_(m.weight, 0.0, 0.02)\n",
+        ),
+        Invalid(
+            "from torch.nn import init\nm.bias.data.fill_(value=0)\n",
+            "from torch.nn import init\ninit.constant_(m.bias, val=0)\n",
+        ),
+        Invalid(
+            "from torch import optim\nm.bias.data.zero_()\n",
+            "from torch import optim\nimport torch\ntorch.nn.init.zeros_(m.bias)\n",
+        ),
+        Invalid(
+            "import torch.nn.init as I\nI.xavier_uniform_(m.weight.data, gain=2)\n",
+            "import torch.nn.init as I\nI.xavier_uniform_(m.weight, gain=2)\n",
+        ),
+        Invalid("import torch\nm.weight.data.uniform_(*bounds)\n", None),
+    )
+
+    def check(self, model: SemanticModel) -> Iterator[Report]:
+        for call in model.nodes(cst.Call):
+            func = call.func
+            if isinstance(func, cst.Attribute) and func.attr.value in METHODS:
+                report = self._method(model, call, func)
+                if report is not None:
+                    yield report
+                continue
+            name = model.init_function(func)
+            if name is None or not name.endswith("_") or name.startswith("_") or not call.args:
+                continue
+            first = call.args[0]
+            if first.star or (first.keyword is not None and first.keyword.value != "tensor"):
+                continue
+            target = first.value
+            if isinstance(target, cst.Attribute) and target.attr.value == "data" and not target.lpar:
+                yield Report(
+                    target,
+                    f"`nn.init.{name}` already runs without autograd; pass "
+                    f"`{_short(model.code(target.value))}` rather than its `.data`",
+                    FixSpec("safe", "Drop `.data`", [model.replace(target, model.code(target.value))]),
+                )
+
+    def _method(self, model: SemanticModel, call: cst.Call, func: cst.Attribute) -> Report | None:
+        data = func.value
+        if not (isinstance(data, cst.Attribute) and data.attr.value == "data"):
+            return None
+        if not isinstance(model.parent.get(call), cst.Expr) or call.lpar:
+            return None  # the result is used: a chain, not an init statement
+        tensor = data.value
+        if isinstance(tensor, cst.Attribute) and tensor.attr.value == "grad":
+            return None  # zeroing a gradient, not initializing a weight
+        init_name, _, _ = METHODS[func.attr.value]
+        tensor_code = _short(model.code(tensor))
+        return Report(
+            call,
+            f"`.data.{func.attr.value}()` initializes behind autograd's back (no version-counter checks); "
+            f"use `nn.init.{init_name}({tensor_code}, ...)`",
+            _fix(model, call, func.attr.value, tensor),
+        )
+
+
+def _short(code: str) -> str:
+    return code if len(code) <= 60 and "\n" not in code else "tensor"
+
+
+def _fix(model: SemanticModel, call: cst.Call, method: str, tensor: cst.BaseExpression) -> FixSpec | None:
+    init_name, params, renames = METHODS[method]
+    arguments = [model.code(tensor)]
+    positional = True
+    for index, arg in enumerate(call.args):
+        if arg.star:
+            return None
+        if arg.keyword is None:
+            if not positional or index >= len(params):
+                return None
+            arguments.append(model.code(arg.value))
+        else:
+            positional = False
+            keyword = renames.get(arg.keyword.value)
+            if keyword is None:
+                return None
+            arguments.append(f"{keyword}={model.code(arg.value)}")
+    reference = model.reference_to(f"torch.nn.init.{init_name}")
+    if reference is None:
+        return None
+    code, edits = reference
+    return FixSpec(
+        "safe",
+        f"Use `nn.init.{init_name}`",
+        [*edits, model.replace(call, f"{code}({', '.join(arguments)})")],
+    )

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.semantic import SemanticModel
+from initlint.semantic.tensors import is_detached, receiver_code
+
+VARIABLE = frozenset({"torch.autograd.Variable", "torch.autograd.variable.Variable"})
+
+
+class VariableWrapper(Rule):
+    code = "IL105"
+    name = "variable-wrapper"
+    summary = "`torch.autograd.Variable` is a no-op wrapper since PyTorch 0.4; use the tensor itself"
+    severity = "warning"
+    fix_applicability = "safe"
+    triggers = (r"\bVariable\b",)
+
+    VALID = (
+        "import torch\nw = torch.randn(3, requires_grad=True)\n",
+        "from mylib import Variable\nw = Variable(t)\n",
+        "from torch.autograd import Variable\nVariable = None\nw = Variable(t)\n",
+        "import tensorflow as tf\nw = tf.Variable(t)\n",
+    )
+    INVALID = (
+        Invalid(
+            "import torch\nfrom torch.autograd import Variable\nw = Variable(torch.randn(3))\n",
+            "import torch\nfrom torch.autograd import Variable\nw = torch.randn(3)\n",
+        ),
+        Invalid(
+            "import torch\nw = torch.autograd.Variable(torch.zeros(3), requires_grad=True)\n",
+            "import torch\nw = torch.zeros(3).requires_grad_()\n",
+        ),
+        Invalid(
+            "import torch\nw = torch.autograd.Variable(t, volatile=True)\n",
+            "import torch\nw = t.detach()\n",
+        ),
+        Invalid(
+            "from torch.autograd import Variable\nw = Variable(a + b, requires_grad=flag)\n",
+            "from torch.autograd import Variable\nw = (a + b).detach().requires_grad_(flag)\n",
+        ),
+        Invalid("from torch.autograd import Variable\nw = Variable(t, True)\n", None),
+        Invalid("from torch.autograd import Variable\nw = Variable()\n", None),
+    )
+
+    def check(self, model: SemanticModel) -> Iterator[Report]:
+        for call in model.nodes(cst.Call):
+            if model.qualified_name(call.func) not in VARIABLE:
+                continue
+            replacement = _replacement(model, call)
+            yield Report(
+                call,
+                "`Variable` has been a deprecated no-op wrapper since PyTorch 0.4 (tensors carry autograd "
+                "state); use the tensor itself, with `.requires_grad_()` if it needs gradients",
+                FixSpec("safe", "Drop `Variable`", [model.replace(call, replacement)]) if replacement else None,
+            )
+
+
+def _replacement(model: SemanticModel, call: cst.Call) -> str | None:
+    if not call.args:
+        return None
+    data, *rest = call.args
+    if data.keyword is not None or data.star:
+        return None
+    requires_grad: cst.BaseExpression | None = None
+    for arg in rest:
+        if arg.keyword is None or arg.star:
+            return None
+        if arg.keyword.value == "requires_grad":
+            requires_grad = arg.value
+        elif arg.keyword.value != "volatile":
+            return None
+    text = receiver_code(model, data.value)
+    # Variable(t) returns t.detach(): keep that, unless t has no autograd history to cut.
+    if not is_detached(model, data.value):
+        text += ".detach()"
+    if requires_grad is not None:
+        if isinstance(requires_grad, cst.Name) and requires_grad.value == "True":
+            text += ".requires_grad_()"
+        elif not (isinstance(requires_grad, cst.Name) and requires_grad.value == "False"):
+            text += f".requires_grad_({model.code(requires_grad)})"
+    return text

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.semantic import SemanticModel
+from initlint.semantic.tensors import is_init_code
+
+_EQUAL = (cst.Equal, cst.Is)
+_NOT_EQUAL = (cst.NotEqual, cst.IsNot)
+# Where ``not isinstance(...)`` can stand in for a comparison without parentheses.
+_NOT_SAFE_PARENTS = (
+    cst.If, cst.While, cst.Assert, cst.BooleanOperation, cst.IfExp, cst.Return, cst.Assign, cst.Arg, cst.Expr,
+)  # fmt: skip
+
+
+class ExactTypeDispatch(Rule):
+    code = "IL106"
+    name = "exact-type-dispatch"
+    summary = "`type(m) == nn.Linear` in init code misses subclasses of the layer; use `isinstance`"
+    severity = "warning"
+    fix_applicability = "unsafe"
+    triggers = (r"\btype\s*\(|__class__", r"\bnn\b")
+
+    VALID = (
+        "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Linear):\n        nn.init.zeros_(m.bias)\n",
+        "import torch.nn as nn\ndef describe(m):\n    return type(m) == nn.Linear\n",
+        "import torch.nn as nn\ndef swap(m):\n    if type(m) is nn.Linear:\n"
+        "        return QLinear(m.weight, m.bias is not None)\n",
+        "import mylib.nn as nn\ndef init(m):\n    if type(m) == nn.Linear:\n        m.weight.fill_(0)\n",
+        "import torch.nn as nn\ndef init(m):\n    if type(m) == MyLayer:\n        m.weight.fill_(0)\n",
+        "import torch.nn as nn\ndef init(m, type):\n    if type(m) == nn.Linear:\n        m.weight.fill_(0)\n",
+    )
+    INVALID = (
+        Invalid(
+            "import torch.nn as nn\ndef init(m):\n    if type(m) == nn.Linear:\n        nn.init.zeros_(m.bias)\n",
+            "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Linear):\n        nn.init.zeros_(m.bias)\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "from torch import nn\ndef init(m):\n    if type(m) in (nn.Conv2d, nn.Linear):\n"
+            "        m.weight.data.fill_(1)\n",
+            "from torch import nn\ndef init(m):\n    if isinstance(m, (nn.Conv2d, nn.Linear)):\n"
+            "        m.weight.data.fill_(1)\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\ndef init(m):\n    if torch.nn.Embedding != m.__class__:\n        return\n"
+            "    m.weight.data.zero_()\n",
+            "import torch\ndef init(m):\n    if not isinstance(m, torch.nn.Embedding):\n        return\n"
+            "    m.weight.data.zero_()\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "from torch.nn import LayerNorm, init\ndef f(m):\n"
+            "    init.zeros_(m.bias) if type(m) is not LayerNorm else None\n",
+            "from torch.nn import LayerNorm, init\ndef f(m):\n"
+            "    init.zeros_(m.bias) if not isinstance(m, LayerNorm) else None\n",
+            unsafe=True,
+        ),
+    )
+
+    def check(self, model: SemanticModel) -> Iterator[Report]:
+        for comparison in model.nodes(cst.Comparison):
+            if len(comparison.comparisons) != 1:
+                continue
+            target = comparison.comparisons[0]
+            operator, right = target.operator, target.comparator
+            instance, classes = None, None
+            if isinstance(operator, (*_EQUAL, *_NOT_EQUAL)):
+                instance = _instance_of(model, comparison.left)
+                classes = [right]
+                if instance is None:
+                    instance, classes = _instance_of(model, right), [comparison.left]
+            elif isinstance(operator, (cst.In, cst.NotIn)) and isinstance(right, (cst.Tuple, cst.List, cst.Set)):
+                instance = _instance_of(model, comparison.left)
+                classes = [e.value for e in right.elements]
+                if any(isinstance(e, cst.StarredElement) for e in right.elements):
+                    continue
+            if instance is None or not classes or not all(_is_torch_layer(model, c) for c in classes):
+                continue
+            if not is_init_code(model, comparison):
+                continue
+            negated = isinstance(operator, (*_NOT_EQUAL, cst.NotIn))
+            names = [model.code(c) for c in classes]
+            spec = names[0] if len(names) == 1 else f"({', '.join(names)})"
+            suggestion = f"{'not ' if negated else ''}isinstance({model.code(instance)}, {spec})"
+            fix = None
+            if model.imports.is_free("isinstance"):
+                replacement = suggestion
+                if negated and not comparison.lpar and not isinstance(model.parent.get(comparison), _NOT_SAFE_PARENTS):
+                    replacement = f"({suggestion})"
+                fix = FixSpec("unsafe", "Use `isinstance`", [model.replace(comparison, replacement)])
+            yield Report(
+                comparison,
+                f"Exact type comparison in init code skips subclasses of `{names[0]}` (and wrapped or "
+                f"quantized variants), leaving them with default init; use `{suggestion}`",
+                fix,
+            )
+
+
+def _instance_of(model: SemanticModel, node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """``m`` for ``type(m)`` or ``m.__class__``."""
+    if isinstance(node, cst.Call) and model.is_builtin(node.func, "type"):
+        if len(node.args) == 1 and node.args[0].keyword is None and not node.args[0].star:
+            return node.args[0].value
+        return None
+    if isinstance(node, cst.Attribute) and node.attr.value == "__class__":
+        return node.value
+    return None
+
+
+def _is_torch_layer(model: SemanticModel, node: cst.BaseExpression) -> bool:
+    qualified = model.qualified_name(node)
+    if qualified is None or not qualified.startswith("torch.nn."):
+        return False
+    last = qualified.rsplit(".", 1)[1]
+    return last[:1].isupper() and not qualified.startswith("torch.nn.init.")
