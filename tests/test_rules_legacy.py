@@ -139,6 +139,10 @@ def test_il103_silent(code):
             "from torch.nn.init import normal_ as n\nn(m.weight, std=0.02)\n",
         ),
         (
+            "import torch.nn as nn\nnn.init.normal_(m.weight.data, 0, 1)\n",
+            "import torch.nn as nn\nnn.init.normal_(m.weight, 0, 1)\n",
+        ),
+        (
             "import torch\ntorch.nn.init.kaiming_normal_(tensor=m.weight.data)\n",
             "import torch\ntorch.nn.init.kaiming_normal_(tensor=m.weight)\n",
         ),

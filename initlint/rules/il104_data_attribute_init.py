@@ -58,7 +58,7 @@ class DataAttributeInit(Rule):
                 report = self._method(model, call, func)
                 if report is not None:
                     yield report
-                continue
+                    continue
             name = model.init_function(func)
             if name is None or not name.endswith("_") or name.startswith("_") or not call.args:
                 continue
