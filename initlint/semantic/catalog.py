@@ -20,10 +20,12 @@ class LayerKind:
     kernel_arg: tuple[int, str] | None = None
     spatial: int = 0  # N of ConvNd
     transposed: bool = False
+    positional: tuple[str, ...] = ()  # names of other positional constructor arguments, in order
 
 
 _LINEAR = LayerKind("linear", 2, True, (0, "in_features"), (1, "out_features"))
-_NORM = LayerKind("norm", 1, True)
+_NORM = LayerKind("norm", 1, True, positional=("num_features", "eps"))
+_DROPOUT = LayerKind("dropout", None, False, positional=("p", "inplace"))
 
 
 def _conv(n: int, transposed: bool = False) -> LayerKind:
@@ -42,12 +44,14 @@ LAYERS: dict[str, LayerKind] = {
     "LSTMCell": LayerKind("rnn", None, True), "GRUCell": LayerKind("rnn", None, True),
     "RNNCell": LayerKind("rnn", None, True),
     "BatchNorm1d": _NORM, "BatchNorm2d": _NORM, "BatchNorm3d": _NORM, "SyncBatchNorm": _NORM,
-    "LayerNorm": _NORM, "GroupNorm": _NORM, "RMSNorm": LayerKind("norm", 1, False),
+    "LayerNorm": LayerKind("norm", 1, True, positional=("normalized_shape", "eps", "elementwise_affine")),
+    "GroupNorm": LayerKind("norm", 1, True, positional=("num_groups", "num_channels", "eps", "affine")),
+    "RMSNorm": LayerKind("norm", 1, False, positional=("normalized_shape", "eps", "elementwise_affine")),
     "InstanceNorm1d": _NORM, "InstanceNorm2d": _NORM, "InstanceNorm3d": _NORM,
     "LocalResponseNorm": LayerKind("norm", None, False),
-    "Dropout": LayerKind("dropout", None, False), "Dropout1d": LayerKind("dropout", None, False),
-    "Dropout2d": LayerKind("dropout", None, False), "Dropout3d": LayerKind("dropout", None, False),
-    "AlphaDropout": LayerKind("dropout", None, False), "FeatureAlphaDropout": LayerKind("dropout", None, False),
+    "Dropout": _DROPOUT, "Dropout1d": _DROPOUT,
+    "Dropout2d": _DROPOUT, "Dropout3d": _DROPOUT,
+    "AlphaDropout": _DROPOUT, "FeatureAlphaDropout": _DROPOUT,
     "Identity": LayerKind("dropout", None, False),  # passes its input through, like eval-mode dropout
     "Sequential": LayerKind("container", None, False), "ModuleList": LayerKind("container", None, False),
     "ModuleDict": LayerKind("container", None, False),
@@ -66,8 +70,16 @@ ACTIVATION_MODULES: dict[str, str] = {
     "Hardswish": "hardswish", "Softplus": "softplus", "Tanh": "tanh", "Sigmoid": "sigmoid",
     "Hardtanh": "hardtanh", "Hardsigmoid": "hardsigmoid", "Softsign": "softsign",
 }  # fmt: skip
+_ACTIVATION_POSITIONAL = {
+    "LeakyReLU": ("negative_slope",),
+    "ELU": ("alpha",),
+    "CELU": ("alpha",),
+    "PReLU": ("num_parameters",),
+}
 for _name in ACTIVATION_MODULES:
-    LAYERS[_name] = LayerKind("activation", 1 if _name == "PReLU" else None, False)
+    LAYERS[_name] = LayerKind(
+        "activation", 1 if _name == "PReLU" else None, False, positional=_ACTIVATION_POSITIONAL.get(_name, ())
+    )
 
 # Functional activations: F.<name>, torch.<name>, tensor.<name>() (and the in-place `_` forms).
 FUNCTIONAL_ACTIVATIONS = frozenset(

@@ -207,13 +207,13 @@ class _InitFinder:
         holder: cst.CSTNode | None = lambda_node if lambda_node is not None else function
         if holder is None or not _has_parameter(holder, name.value):
             return
+        site.dispatch = dispatch
         receivers = self.applied_to(holder)
         if receivers is None:
             if isinstance(holder, cst.FunctionDef) and holder.name.value in APPLIED_BY_CONVENTION:
                 receivers = list(model.module_classes.values())
             else:
                 return
-        site.dispatch = dispatch
         layers: list[Layer] = []
         for receiver in receivers:
             layers += receiver.all_layers()

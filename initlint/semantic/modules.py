@@ -344,6 +344,8 @@ class _LayerBuilder:
     def _arguments(self, call: cst.Call, kind: LayerKind) -> dict[str, object]:
         args: dict[str, object] = {}
         slots = {s[0]: s[1] for s in (kind.in_arg, kind.out_arg, kind.kernel_arg) if s is not None}
+        if not slots:
+            slots = dict(enumerate(kind.positional))
         position = 0
         for arg in call.args:
             if arg.star:
