@@ -52,23 +52,57 @@ def candidate_rules(text: str, options: LintOptions) -> list[type[Rule]]:
     return [r for r in rules if (has_torch or not r.needs_torch) and r.may_match(text)]
 
 
+def _python_syntax_error(text: str) -> SyntaxError | None:
+    """The interpreter's own verdict (fast, C parser); None when it compiles."""
+    import ast
+
+    try:
+        ast.parse(text)
+    except SyntaxError as exc:
+        return exc
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return SyntaxError(str(exc) or type(exc).__name__)
+    return None
+
+
+def _syntax_finding(source: SourceFile, libcst_error: Exception | None) -> Finding:
+    """IL900 at the interpreter's location when it agrees the file is invalid, else libcst's."""
+    python_error = _python_syntax_error(source.text)
+    if python_error is not None:
+        line = python_error.lineno or 1
+        column = python_error.offset or 1
+        # The interpreter's offset can point one past the end of the line.
+        column = max(1, min(column, len(source.line_text(line)) + 1))
+        return engine_finding("IL900", f"SyntaxError: {python_error.msg}", source.path, line, column)
+    line, column, message = 1, 1, "too deeply nested to parse"
+    raw_line = getattr(libcst_error, "raw_line", None)
+    if raw_line is not None:
+        line, column = raw_line, libcst_error.raw_column + 1  # type: ignore[union-attr]
+        message = str(libcst_error.message).splitlines()[0] or "invalid syntax"  # type: ignore[union-attr]
+    return engine_finding("IL900", f"SyntaxError: {message}", source.path, line, column)
+
+
 def lint_source(source: SourceFile, options: LintOptions) -> list[Finding]:
     rules = candidate_rules(source.text, options)
-    if not rules:
-        return []
     import libcst as cst  # deferred: a warm cache run never needs it
+
+    if not rules:
+        # No rule can fire, so skip the slow parse; but a file Python cannot compile is still
+        # reported. libcst confirms first: it knows newer grammar than the running interpreter.
+        if "IL900" not in options.codes or _python_syntax_error(source.text) is None:
+            return []
+        try:
+            cst.parse_module(source.text)
+            return []
+        except (cst.ParserSyntaxError, RecursionError) as exc:
+            return _enabled([_syntax_finding(source, exc)], options)
 
     from initlint.semantic import SemanticModel
 
     try:
         module = cst.parse_module(source.text)
-    except cst.ParserSyntaxError as exc:
-        message = str(exc.message).splitlines()[0] if exc.message else "invalid syntax"
-        return _enabled(
-            [engine_finding("IL900", f"SyntaxError: {message}", source.path, exc.raw_line, exc.raw_column + 1)], options
-        )
-    except RecursionError:
-        return _enabled([engine_finding("IL900", "SyntaxError: too deeply nested to parse", source.path)], options)
+    except (cst.ParserSyntaxError, RecursionError) as exc:
+        return _enabled([_syntax_finding(source, exc)], options)
     try:
         model = SemanticModel(source, module, dict(options.init_aliases))
     except RecursionError:
