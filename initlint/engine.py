@@ -48,8 +48,13 @@ def candidate_rules(text: str, options: LintOptions) -> list[type[Rule]]:
     rules = options.rules
     if not options.prefilter:
         return rules
-    has_torch = bool(_TORCH.search(text)) or any(alias.split(".", 1)[0] in text for alias, _ in options.init_aliases)
-    return [r for r in rules if (has_torch or not r.needs_torch) and r.may_match(text)]
+    alias_in_text = any(alias.rsplit(".", 1)[-1] in text for alias, _ in options.init_aliases)
+    has_torch = alias_in_text or bool(_TORCH.search(text))
+    return [
+        r
+        for r in rules
+        if (has_torch or not r.needs_torch) and (r.may_match(text) or (r.uses_init_aliases and alias_in_text))
+    ]
 
 
 def _python_syntax_error(text: str) -> SyntaxError | None:

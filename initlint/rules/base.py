@@ -53,6 +53,8 @@ class Rule:
     # a necessary condition of a finding (tests check this on every example).
     triggers: ClassVar[tuple[str, ...]] = ()
     needs_torch: ClassVar[bool] = True  # only fires in files that import torch (or an init alias)
+    # Reads init sites: a configured init alias in the text satisfies the triggers too.
+    uses_init_aliases: ClassVar[bool] = False
 
     VALID: ClassVar[tuple[str, ...]] = ()
     INVALID: ClassVar[tuple[Invalid, ...]] = ()
@@ -86,6 +88,4 @@ class RuleInfo:
 
     @classmethod
     def of(cls, rule: type[Rule]) -> RuleInfo:
-        return cls(
-            rule.code, rule.name, rule.summary, rule.severity, rule.default_enabled, rule.fix_applicability
-        )
+        return cls(rule.code, rule.name, rule.summary, rule.severity, rule.default_enabled, rule.fix_applicability)

@@ -63,6 +63,7 @@ class Edge:
     activation: str | None
     normed: bool
     merged: bool
+    activation_param: float | None = None
 
 
 @dataclass
@@ -326,7 +327,16 @@ class _ForwardInterpreter:
             for carried in value:
                 if carried.activation is None and not carried.normed and not carried.merged:
                     self.flow.record(carried.layer, Follower("layer"))
-                self.flow.add_edge(Edge(carried.layer, layer, carried.activation, carried.normed, carried.merged))
+                self.flow.add_edge(
+                    Edge(
+                        carried.layer,
+                        layer,
+                        carried.activation,
+                        carried.normed,
+                        carried.merged,
+                        carried.activation_param,
+                    )
+                )
             return frozenset({Carried(layer)})
         self._unknown(value)
         return EMPTY

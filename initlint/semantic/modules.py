@@ -246,6 +246,14 @@ class _LayerBuilder:
             self.cls.opaque = True
 
     def _assign(self, target: cst.BaseExpression, value: cst.BaseExpression, statement: cst.CSTNode) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List)):
+            # `self.a, self.b = nn.Linear(...), nn.Linear(...)`
+            if len(target.elements) == len(value.elements) and not any(
+                isinstance(e, cst.StarredElement) for e in (*target.elements, *value.elements)
+            ):
+                for left, right in zip(target.elements, value.elements, strict=True):
+                    self._assign(left.value, right.value, statement)
+            return
         if isinstance(target, cst.Name):
             if isinstance(value, (cst.List, cst.Tuple)) or (
                 isinstance(value, cst.Call) and self.model.is_builtin(value.func, "list") and not value.args

@@ -1,0 +1,261 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.semantic import SemanticModel
+from initlint.semantic.activations import activation_class, assumed_activation, contradicts, explicitly_named
+from initlint.semantic.chains import INIT_TRIGGER, plain_edges
+from initlint.semantic.inits import InitSite
+from initlint.semantic.modules import Layer
+
+_WHY = {
+    "relu": "under {act} the second moment halves per layer, so a gain-1 init loses about half the variance at "
+    "every layer (Kaiming's gain is sqrt(2))",
+    "tanh": "tanh wants gain 5/3; a ReLU gain over- or under-scales it and the error compounds per layer",
+    "sigmoid": "sigmoid wants gain 1; a ReLU gain over-scales its inputs towards saturation",
+}
+
+
+class InitActivationMismatch(Rule):
+    code = "IL201"
+    name = "init-activation-mismatch"
+    summary = "The init's gain assumes a different activation than the one that follows the layer"
+    severity = "warning"
+    fix_applicability = "unsafe"
+    triggers = (INIT_TRIGGER, r"(?i)relu|tanh|sigmoid|gelu|silu|elu|mish|softplus|hardswish")
+    uses_init_aliases = True
+
+    VALID = (
+        # Kaiming before ReLU: the matching scheme.
+        "import torch.nn as nn\nimport torch.nn.functional as F\n"
+        "class MLP(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc1, self.fc2, self.fc3 = nn.Linear(8, 8), nn.Linear(8, 8), nn.Linear(8, 2)\n"
+        "        for fc in (self.fc1, self.fc2, self.fc3):\n"
+        "            nn.init.kaiming_normal_(fc.weight, nonlinearity='relu')\n"
+        "    def forward(self, x):\n"
+        "        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))\n",
+        # A norm between each layer and its activation: the scale does not compound.
+        "import torch.nn as nn\n"
+        "class MLP(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.net = nn.Sequential(nn.Linear(8, 8), nn.BatchNorm1d(8), nn.ReLU(),\n"
+        "                                 nn.Linear(8, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))\n"
+        "        for m in self.modules():\n"
+        "            if isinstance(m, nn.Linear):\n"
+        "                nn.init.xavier_uniform_(m.weight)\n"
+        "    def forward(self, x):\n"
+        "        return self.net(x)\n",
+        # Xavier before tanh is the classic match.
+        "import torch\nimport torch.nn as nn\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.a, self.b, self.c = nn.Linear(4, 4), nn.Linear(4, 4), nn.Linear(4, 1)\n"
+        "        for m in (self.a, self.b, self.c):\n"
+        "            nn.init.xavier_normal_(m.weight, gain=nn.init.calculate_gain('tanh'))\n"
+        "    def forward(self, x):\n"
+        "        return self.c(torch.tanh(self.b(torch.tanh(self.a(x)))))\n",
+        # One Xavier layer before GELU in a residual block (a ViT MLP): nothing compounds.
+        "import torch.nn as nn\n"
+        "class Mlp(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc1, self.act, self.fc2 = nn.Linear(8, 32), nn.GELU(), nn.Linear(32, 8)\n"
+        "        nn.init.xavier_uniform_(self.fc1.weight)\n"
+        "        nn.init.xavier_uniform_(self.fc2.weight)\n"
+        "    def forward(self, x):\n"
+        "        return x + self.fc2(self.act(self.fc1(x)))\n",
+    )
+    INVALID = (
+        Invalid(
+            "import torch.nn as nn\nimport torch.nn.functional as F\n"
+            "class MLP(nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.fc1, self.fc2, self.fc3 = nn.Linear(8, 8), nn.Linear(8, 8), nn.Linear(8, 2)\n"
+            "        for fc in (self.fc1, self.fc2):\n"
+            "            nn.init.xavier_normal_(fc.weight)\n"
+            "    def forward(self, x):\n"
+            "        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))\n",
+            "import torch.nn as nn\nimport torch.nn.functional as F\n"
+            "class MLP(nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.fc1, self.fc2, self.fc3 = nn.Linear(8, 8), nn.Linear(8, 8), nn.Linear(8, 2)\n"
+            "        for fc in (self.fc1, self.fc2):\n"
+            '            nn.init.kaiming_normal_(fc.weight, nonlinearity="relu")\n'
+            "    def forward(self, x):\n"
+            "        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "from torch import nn\n"
+            "class Deep(nn.Module):\n"
+            "    def __init__(self, depth=6):\n"
+            "        super().__init__()\n"
+            "        layers = []\n"
+            "        for _ in range(depth):\n"
+            "            layers += [nn.Linear(64, 64), nn.ReLU()]\n"
+            "        self.body = nn.Sequential(*layers)\n"
+            "        self.head = nn.Linear(64, 10)\n"
+            "        self.apply(self._init)\n"
+            "    def _init(self, m):\n"
+            "        if isinstance(m, nn.Linear):\n"
+            "            nn.init.xavier_uniform_(m.weight)\n"
+            "    def forward(self, x):\n"
+            "        return self.head(self.body(x))\n",
+            None,  # the init also reaches the head, which no activation follows: no fix
+        ),
+        Invalid(
+            "import torch\nfrom torch.nn import init\nimport torch.nn as nn\n"
+            "class RNNish(nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.l1, self.l2, self.out = nn.Linear(16, 16), nn.Linear(16, 16), nn.Linear(16, 1)\n"
+            "        init.kaiming_uniform_(self.l1.weight, nonlinearity='relu')\n"
+            "        init.kaiming_uniform_(self.l2.weight, nonlinearity='relu')\n"
+            "    def forward(self, x):\n"
+            "        x = torch.tanh(self.l1(x))\n"
+            "        x = torch.tanh(self.l2(x))\n"
+            "        return self.out(x)\n",
+            "import torch\nfrom torch.nn import init\nimport torch.nn as nn\n"
+            "class RNNish(nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.l1, self.l2, self.out = nn.Linear(16, 16), nn.Linear(16, 16), nn.Linear(16, 1)\n"
+            '        init.kaiming_uniform_(self.l1.weight, nonlinearity="tanh")\n'
+            '        init.kaiming_uniform_(self.l2.weight, nonlinearity="tanh")\n'
+            "    def forward(self, x):\n"
+            "        x = torch.tanh(self.l1(x))\n"
+            "        x = torch.tanh(self.l2(x))\n"
+            "        return self.out(x)\n",
+            unsafe=True,
+        ),
+    )
+
+    def check(self, model: SemanticModel) -> Iterator[Report]:
+        mismatched: dict[int, tuple[InitSite, Layer, str]] = {}
+        per_site: list[tuple[InitSite, list[tuple[Layer, str]]]] = []
+        for site in model.init_sites:
+            if site.param != "weight" or not site.layers:
+                continue
+            assumed = assumed_activation(site)
+            named = explicitly_named(site)
+            found = []
+            for layer in site.layers:
+                follower = model.dataflow.follower(layer)
+                if follower is None or follower.kind != "activation":
+                    continue
+                actual = activation_class(follower.activation)
+                if contradicts(assumed, actual, named):
+                    found.append((layer, follower.activation or ""))
+                    mismatched[id(layer)] = (site, layer, follower.activation or "")
+            if found:
+                per_site.append((site, found))
+        for site, found in per_site:
+            named = explicitly_named(site)
+            if named:
+                firing = [(layer, act) for layer, act in found if plain_edges(model, layer)]
+            else:
+                firing = [(layer, act) for layer, act in found if _compounds(model, layer, mismatched)]
+            if firing:
+                yield self._report(model, site, found)
+
+    def _report(self, model: SemanticModel, site: InitSite, found: list[tuple[Layer, str]]) -> Report:
+        function = site.function
+        names = ", ".join(layer.path for layer, _ in found)
+        activations = sorted({act for _, act in found})
+        act_text = "/".join(activations)
+        actual = activation_class(activations[0])
+        assumed = assumed_activation(site)
+        lines = sorted(
+            {
+                model.range_of(f.node).start.line
+                for layer, _ in found
+                if (f := model.dataflow.follower(layer)) and f.node
+            }
+        )
+        where = f" at line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))}" if lines else ""
+        why = _WHY.get(actual or "", "").format(act=act_text)
+        message = (
+            f"{function} at line {model.range_of(site.call).start.line} assumes a {assumed} activation, but it reaches "
+            f"{names}, which feed{'s' if len(found) == 1 else ''} {act_text}{where}; {why}. "
+            f"Use {_suggestion(actual, activations[0])}"
+        )
+        related = []
+        for layer, _ in found:
+            related.append((layer.call, f"{layer.path} = {layer.type_name}(...)"))
+            follower = model.dataflow.follower(layer)
+            if follower is not None and follower.node is not None:
+                related.append((follower.node, f"{follower.activation} after {layer.path}"))
+        fix = _fix(model, site, found)
+        return Report(site.call, message, fix, related=related)
+
+
+def _compounds(model: SemanticModel, layer: Layer, mismatched: dict[int, tuple[InitSite, Layer, str]]) -> bool:
+    """The mismatch repeats in series: the activation feeds another mismatched layer."""
+    for edge in plain_edges(model, layer):
+        if edge.activation is None or id(edge.target) not in mismatched:
+            continue
+        if edge.target is layer and not (isinstance(layer.repeat, int) and layer.repeat > 1):
+            continue
+        return True
+    return False
+
+
+def _suggestion(actual: str | None, activation: str) -> str:
+    if actual == "relu":
+        return "kaiming_normal_(w, nonlinearity='relu') (or kaiming_uniform_), or gain=calculate_gain('relu')"
+    if actual == "tanh":
+        return "xavier_normal_(w, gain=calculate_gain('tanh'))"
+    return "xavier_normal_(w) (gain 1)"
+
+
+def _fix(model: SemanticModel, site: InitSite, found: list[tuple[Layer, str]]) -> FixSpec | None:
+    """Switch the call to the scheme the activation wants, when every reached layer wants it."""
+    if len(found) != len(site.layers) or site.tensor_method:
+        return None
+    actual = {activation_class(act) for _, act in found}
+    if len(actual) != 1:
+        return None
+    target = actual.pop()
+    tensor = model.code(site.arguments["tensor"])
+    extra = [f"generator={model.code(site.arguments['generator'])}"] if "generator" in site.arguments else []
+    family = site.scheme.family
+    if family == "xavier" and target == "relu":
+        function = "kaiming_normal_" if site.function == "xavier_normal_" else "kaiming_uniform_"
+        return _call_fix(model, site, function, [tensor, 'nonlinearity="relu"', *extra])
+    if family == "kaiming":
+        mode = [f"mode={model.code(site.arguments['mode'])}"] if "mode" in site.arguments else []
+        return _call_fix(model, site, site.function, [tensor, *mode, f'nonlinearity="{target}"', *extra])
+    if family in ("xavier", "orthogonal"):
+        gain = model.reference_to("torch.nn.init.calculate_gain")
+        if gain is None:
+            return None
+        text, edits = gain
+        args = [tensor, *extra] if target == "sigmoid" else [tensor, f'gain={text}("{target}")', *extra]
+        spec = _call_fix(model, site, site.function, args)
+        if spec is not None:
+            spec.edits = [*spec.edits, *edits]
+        return spec
+    return None
+
+
+def _call_fix(model: SemanticModel, site: InitSite, function: str, args: list[str]) -> FixSpec | None:
+    func = site.call.func
+    edits = []
+    if isinstance(func, cst.Attribute) and model.init_function(func) == site.function.rstrip("_") + "_":
+        callee = f"{model.code(func.value)}.{function}"
+    else:
+        reference = model.reference_to(f"torch.nn.init.{function}")
+        if reference is None:
+            return None
+        callee, edits = reference
+    new = f"{callee}({', '.join(args)})"
+    return FixSpec("unsafe", f"Use `{new}`", [model.replace(site.call, new), *edits])

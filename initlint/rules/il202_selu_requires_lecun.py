@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.semantic import SemanticModel
+from initlint.semantic.chains import INIT_TRIGGER, is_hidden
+from initlint.semantic.inits import InitSite
+from initlint.semantic.modules import Layer
+
+_TOLERANCE = 0.2  # relative error in the weight variance accepted as "LeCun"
+
+
+class SeluRequiresLecun(Rule):
+    code = "IL202"
+    name = "selu-requires-lecun"
+    summary = "Layers feeding SELU need LeCun normal init (`kaiming_normal_(w, nonlinearity='linear')`)"
+    severity = "warning"
+    fix_applicability = "unsafe"
+    triggers = (INIT_TRIGGER, r"(?i)selu")
+    uses_init_aliases = True
+
+    VALID = (
+        "import torch.nn as nn\n"
+        "class SNN(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.net = nn.Sequential(nn.Linear(8, 8), nn.SELU(), nn.Linear(8, 8), nn.SELU(), nn.Linear(8, 1))\n"
+        "        for m in self.modules():\n"
+        "            if isinstance(m, nn.Linear):\n"
+        "                nn.init.kaiming_normal_(m.weight, nonlinearity='linear')\n"
+        "    def forward(self, x):\n"
+        "        return self.net(x)\n",
+        "import torch.nn as nn\nimport torch.nn.functional as F\n"
+        "class SNN(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc, self.out = nn.Linear(100, 100), nn.Linear(100, 1)\n"
+        "        nn.init.normal_(self.fc.weight, std=0.1)\n"
+        "    def forward(self, x):\n"
+        "        return self.out(F.selu(self.fc(x)))\n",
+        # SELU on the output only: nothing self-normalizes after it.
+        "import torch.nn as nn\nimport torch.nn.functional as F\n"
+        "class Head(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc = nn.Linear(8, 8)\n"
+        "        nn.init.kaiming_normal_(self.fc.weight)\n"
+        "    def forward(self, x):\n"
+        "        return F.selu(self.fc(x))\n",
+    )
+    INVALID = (
+        Invalid(
+            "import torch.nn as nn\n"
+            "class SNN(nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.a, self.act, self.b = nn.Linear(8, 8), nn.SELU(), nn.Linear(8, 1)\n"
+            "        nn.init.kaiming_normal_(self.a.weight, nonlinearity='selu')\n"
+            "    def forward(self, x):\n"
+            "        return self.b(self.act(self.a(x)))\n",
+            "import torch.nn as nn\n"
+            "class SNN(nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.a, self.act, self.b = nn.Linear(8, 8), nn.SELU(), nn.Linear(8, 1)\n"
+            '        nn.init.kaiming_normal_(self.a.weight, nonlinearity="linear")\n'
+            "    def forward(self, x):\n"
+            "        return self.b(self.act(self.a(x)))\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\nimport torch.nn as nn\n"
+            "class SNN(nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.a, self.b = nn.Linear(8, 8), nn.Linear(8, 1)\n"
+            "        nn.init.kaiming_uniform_(self.a.weight)\n"
+            "    def forward(self, x):\n"
+            "        return self.b(torch.selu(self.a(x)))\n",
+            "import torch\nimport torch.nn as nn\n"
+            "class SNN(nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.a, self.b = nn.Linear(8, 8), nn.Linear(8, 1)\n"
+            '        nn.init.kaiming_normal_(self.a.weight, nonlinearity="linear")\n'
+            "    def forward(self, x):\n"
+            "        return self.b(torch.selu(self.a(x)))\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch.nn as nn\nimport torch.nn.functional as F\n"
+            "class SNN(nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.a, self.b = nn.Linear(256, 256), nn.Linear(256, 1)\n"
+            "        self.a.weight.data.normal_(0, 0.01)\n"
+            "    def forward(self, x):\n"
+            "        return self.b(F.selu(self.a(x)))\n",
+            "import torch.nn as nn\nimport torch.nn.functional as F\n"
+            "class SNN(nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.a, self.b = nn.Linear(256, 256), nn.Linear(256, 1)\n"
+            '        nn.init.kaiming_normal_(self.a.weight, nonlinearity="linear")\n'
+            "    def forward(self, x):\n"
+            "        return self.b(F.selu(self.a(x)))\n",
+            unsafe=True,
+        ),
+    )
+
+    def check(self, model: SemanticModel) -> Iterator[Report]:
+        for site in model.init_sites:
+            if site.param != "weight" or not site.layers:
+                continue
+            feeding = []
+            for layer in site.layers:
+                follower = model.dataflow.follower(layer)
+                if (
+                    follower
+                    and follower.kind == "activation"
+                    and follower.activation == "selu"
+                    and is_hidden(model, layer)
+                ):
+                    feeding.append(layer)
+            if not feeding:
+                continue
+            problem = _problem(site, feeding)
+            if problem is None:
+                continue
+            names = ", ".join(layer.path for layer in feeding)
+            message = (
+                f"{site.function} at line {model.range_of(site.call).start.line} initializes {names}, which feed SELU: "
+                f"{problem}. Self-normalizing networks need LeCun normal, Var(w) = 1/fan_in: "
+                "kaiming_normal_(w, nonlinearity='linear')"
+            )
+            related = [(layer.call, f"{layer.path} = {layer.type_name}(...) feeds SELU") for layer in feeding]
+            yield Report(site.call, message, _fix(model, site, feeding), related=related)
+
+
+def _problem(site: InitSite, layers: list[Layer]) -> str | None:
+    scheme = site.scheme
+    if scheme.family == "kaiming":
+        if scheme.gain_name == "selu":
+            return (
+                "nonlinearity='selu' uses calculate_gain('selu') = 3/4, which the torch docs give for "
+                "other inits; SELU itself needs nonlinearity='linear'"
+            )
+        if scheme.gain_name in ("linear", "conv1d", "conv2d", "conv3d") and scheme.mode in ("fan_in", None):
+            return None  # LeCun (normal or the uniform of equal variance)
+        if scheme.gain_name is None:
+            return None
+        return f"nonlinearity='{scheme.gain_name}' gives Var(w) = {scheme.gain**2 if scheme.gain else '?':.3g}/fan_in"
+    fans = [(layer.fan_in, layer.fan_out) for layer in layers]
+    if scheme.family in ("xavier", "orthogonal"):
+        if scheme.gain is None:
+            return None
+        if not math.isclose(scheme.gain, 1.0, rel_tol=_TOLERANCE):
+            return f"gain {scheme.gain:.3g} scales the variance by {scheme.gain**2:.3g}"
+        if scheme.family == "xavier":
+            for fan_in, fan_out in fans:
+                if fan_in and fan_out and abs(2 * fan_in / (fan_in + fan_out) - 1) > _TOLERANCE:
+                    return f"Xavier gives Var(w) = 2/(fan_in+fan_out) = 2/{fan_in + fan_out}, not 1/{fan_in}"
+        return None
+    if scheme.fixed_scale and scheme.std is not None:
+        for fan_in, _ in fans:
+            if fan_in and abs(scheme.std**2 * fan_in - 1) > _TOLERANCE * 2:
+                return (
+                    f"std {scheme.std:g} at fan_in {fan_in} gives Var(w)*fan_in = {scheme.std**2 * fan_in:.3g}, not 1"
+                )
+    return None
+
+
+def _fix(model: SemanticModel, site: InitSite, feeding: list[Layer]) -> FixSpec | None:
+    if len(feeding) != len(site.layers):
+        return None
+    reference = model.reference_to("torch.nn.init.kaiming_normal_")
+    if reference is None:
+        return None
+    callee, edits = reference
+    func = site.call.func
+    if not site.tensor_method and hasattr(func, "value") and model.init_function(func) == site.function:
+        callee = f"{model.code(func.value)}.kaiming_normal_"  # type: ignore[attr-defined]
+        edits = []
+    tensor = model.code(site.target)
+    new = f'{callee}({tensor}, nonlinearity="linear")'
+    return FixSpec("unsafe", f"Use `{new}`", [model.replace(site.call, new), *edits])
