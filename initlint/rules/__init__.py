@@ -10,6 +10,12 @@ from initlint.rules.il104_data_attribute_init import DataAttributeInit
 from initlint.rules.il105_variable_wrapper import VariableWrapper
 from initlint.rules.il106_exact_type_dispatch import ExactTypeDispatch
 from initlint.rules.il107_classname_string_dispatch import ClassnameStringDispatch
+from initlint.rules.il301_init_shape_mismatch import InitShapeMismatch
+from initlint.rules.il302_invalid_init_argument import InvalidInitArgument
+from initlint.rules.il303_trunc_normal_absolute_bounds import TruncNormalAbsoluteBounds
+from initlint.rules.il304_norm_weight_zero_mean import NormWeightZeroMean
+from initlint.rules.il501_functional_dropout_always_on import FunctionalDropoutAlwaysOn
+from initlint.rules.il502_dropout_probability_out_of_range import DropoutProbabilityOutOfRange
 from initlint.rules.meta import InternalError, SyntaxErrorRule, UnreadableFile
 
 ALL_RULES: tuple[type[Rule], ...] = (
@@ -20,6 +26,12 @@ ALL_RULES: tuple[type[Rule], ...] = (
     VariableWrapper,
     ExactTypeDispatch,
     ClassnameStringDispatch,
+    InitShapeMismatch,
+    InvalidInitArgument,
+    TruncNormalAbsoluteBounds,
+    NormWeightZeroMean,
+    FunctionalDropoutAlwaysOn,
+    DropoutProbabilityOutOfRange,
     SyntaxErrorRule,
     UnreadableFile,
     InternalError,

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import libcst as cst
+
+from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.semantic import SemanticModel
+from initlint.semantic.catalog import FUNCTIONAL_DROPOUT
+
+_FUNCTIONAL = "torch.nn.functional."
+_CALL = re.compile(r"\b(?:" + "|".join(sorted(FUNCTIONAL_DROPOUT, key=len, reverse=True)) + r")\s*\(")
+_ALIAS = re.compile(r"\b(?:" + "|".join(sorted(FUNCTIONAL_DROPOUT)) + r")\s+as\b")
+_TRAINING = re.compile(r"\btraining\b")
+_TRAINING_POSITION = 2  # dropout(input, p, training, inplace)
+
+
+def _argument_text(text: str, start: int) -> str | None:
+    """The text between the parenthesis at ``start - 1`` and its match; None when a string or a
+    comment makes the scan unsure."""
+    depth = 1
+    for index in range(start, len(text)):
+        char = text[index]
+        if char in "\"'#":
+            return None
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                return text[start:index]
+    return None
+
+
+class FunctionalDropoutAlwaysOn(Rule):
+    code = "IL501"
+    name = "functional-dropout-always-on"
+    summary = "`F.dropout(x)` in a module without `training=self.training` stays on in eval mode"
+    severity = "warning"
+    fix_applicability = "unsafe"
+
+    VALID = (
+        "import torch.nn as nn\nimport torch.nn.functional as F\nclass M(nn.Module):\n"
+        "    def forward(self, x):\n        return F.dropout(x, 0.1, training=self.training)\n",
+        "import torch.nn as nn\nimport torch.nn.functional as F\nclass M(nn.Module):\n"
+        "    def forward(self, x):\n        return F.dropout(x, 0.1, self.training)\n",
+        "import torch.nn.functional as F\ndef augment(x):\n    return F.dropout(x, 0.1)\n",
+        "import torch.nn as nn\nclass M(nn.Module):\n    def forward(self, x):\n        return self.dropout(x)\n",
+        "import torch.nn as nn\nimport torch.nn.functional as F\nclass M(nn.Module):\n"
+        "    def forward(self, x):\n        if self.training:\n            x = F.dropout(x, 0.1)\n        return x\n",
+    )
+    INVALID = (
+        Invalid(
+            "import torch.nn as nn\nimport torch.nn.functional as F\nclass M(nn.Module):\n"
+            "    def forward(self, x):\n        return F.dropout(x, p=0.1)\n",
+            "import torch.nn as nn\nimport torch.nn.functional as F\nclass M(nn.Module):\n"
+            "    def forward(self, x):\n        return F.dropout(x, p=0.1, training=self.training)\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "from torch import nn\nclass M(nn.Module):\n"
+            "    def forward(me, x):\n        return nn.functional.dropout2d(x, 0.2)\n",
+            "from torch import nn\nclass M(nn.Module):\n"
+            "    def forward(me, x):\n        return nn.functional.dropout2d(x, 0.2, training=me.training)\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\nfrom torch.nn.functional import alpha_dropout as drop\nclass M(torch.nn.Module):\n"
+            "    def forward(self, x):\n        return drop(x)\n",
+            "import torch\nfrom torch.nn.functional import alpha_dropout as drop\nclass M(torch.nn.Module):\n"
+            "    def forward(self, x):\n        return drop(x, training=self.training)\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch.nn as nn\nimport torch.nn.functional as F\nclass M(nn.Module):\n"
+            "    @staticmethod\n    def f(x):\n        return F.dropout(x)\n"
+        ),
+    )
+
+    @classmethod
+    def may_match(cls, text: str) -> bool:
+        if _ALIAS.search(text):
+            return True  # imported under another name: its calls do not spell `dropout(`
+        for match in _CALL.finditer(text):
+            arguments = _argument_text(text, match.end())
+            if arguments is None or not _TRAINING.search(arguments):
+                return True
+        return False  # no call, or every call mentions `training`: none can fire
+
+    def check(self, model: SemanticModel) -> Iterator[Report]:
+        for call in model.nodes(cst.Call):
+            qualified = model.qualified_name(call.func)
+            if qualified is None or not qualified.startswith(_FUNCTIONAL):
+                continue
+            name = qualified[len(_FUNCTIONAL) :]
+            if name not in FUNCTIONAL_DROPOUT or model.class_of(call) is None:
+                continue
+            if any(arg.star for arg in call.args):
+                continue
+            positional = [arg for arg in call.args if arg.keyword is None]
+            if len(positional) > _TRAINING_POSITION or any(
+                arg.keyword is not None and arg.keyword.value == "training" for arg in call.args
+            ):
+                continue
+            if _TRAINING.search(model.code(call)) or _training_guarded(model, call):
+                continue
+            receiver = _self_name(model, call)
+            yield Report(
+                call,
+                f"`{name}` without `training=` defaults to training=True: this dropout stays on after "
+                "`model.eval()`, so evaluation and inference are noisy and scaled; pass "
+                f"`training={receiver or 'self'}.training` (or use an `nn.{_module_name(name)}` submodule)",
+                _fix(model, call, receiver) if receiver is not None else None,
+            )
+
+
+def _module_name(name: str) -> str:
+    return {
+        "dropout": "Dropout", "dropout1d": "Dropout1d", "dropout2d": "Dropout2d", "dropout3d": "Dropout3d",
+        "alpha_dropout": "AlphaDropout", "feature_alpha_dropout": "FeatureAlphaDropout",
+    }[name]  # fmt: skip
+
+
+def _training_guarded(model: SemanticModel, call: cst.Call) -> bool:
+    """Inside ``if self.training:`` (or any condition on `training`)."""
+    for ancestor in model.ancestors(call):
+        if isinstance(ancestor, cst.ClassDef):
+            break
+        if isinstance(ancestor, (cst.If, cst.IfExp, cst.While)) and _TRAINING.search(model.code(ancestor.test)):
+            return True
+        if isinstance(ancestor, cst.BooleanOperation) and _TRAINING.search(model.code(ancestor)):
+            return True
+    return False
+
+
+def _self_name(model: SemanticModel, call: cst.Call) -> str | None:
+    """The name of the instance parameter of the method that holds ``call`` directly."""
+    function = model.enclosing(call, cst.FunctionDef)
+    if function is None or model.enclosing(call, cst.Lambda) is not None:
+        return None
+    block = model.parent.get(function)
+    if not isinstance(model.parent.get(block), cst.ClassDef):
+        return None
+    for decorator in function.decorators:
+        if isinstance(decorator.decorator, cst.Name) and decorator.decorator.value in ("staticmethod", "classmethod"):
+            return None
+    params = [*function.params.posonly_params, *function.params.params]
+    if not params:
+        return None
+    name = params[0].name.value
+    # A local rebinding of the name would change what it means.
+    for assign in model.nodes(cst.Name):
+        if assign.value == name and model.enclosing(assign, cst.FunctionDef) is function:
+            parent = model.parent.get(assign)
+            if isinstance(parent, cst.AssignTarget):
+                return None
+    return name
+
+
+def _fix(model: SemanticModel, call: cst.Call, receiver: str) -> FixSpec:
+    args = list(call.args)
+    new_arg = cst.Arg(
+        value=cst.Attribute(cst.Name(receiver), cst.Name("training")),
+        keyword=cst.Name("training"),
+        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+    )
+    if args:
+        last = args[-1]
+        if isinstance(last.comma, cst.Comma):
+            new_arg = new_arg.with_changes(comma=last.comma)
+            args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        else:
+            args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    new_call = call.with_changes(args=[*args, new_arg])
+    return FixSpec("unsafe", f"Pass `training={receiver}.training`", [model.replace(call, new_call)])

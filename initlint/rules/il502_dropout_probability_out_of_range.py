@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from initlint.rules.base import Invalid, Report, Rule
+from initlint.semantic import SemanticModel
+from initlint.semantic.catalog import FUNCTIONAL_DROPOUT
+
+_MODULES = frozenset({"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"})
+
+
+def _literal(node: cst.BaseExpression) -> float | None:
+    """A number written as a literal, with an optional unary minus or plus."""
+    sign = 1.0
+    while isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+        if isinstance(node.operator, cst.Minus):
+            sign = -sign
+        node = node.expression
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return sign * float(node.evaluated_value)
+    return None
+
+
+def _probability(call: cst.Call, position: int) -> cst.BaseExpression | None:
+    positional = 0
+    for arg in call.args:
+        if arg.star:
+            return None
+        if arg.keyword is None:
+            if positional == position:
+                return arg.value
+            positional += 1
+        elif arg.keyword.value == "p":
+            return arg.value
+    return None
+
+
+class DropoutProbabilityOutOfRange(Rule):
+    code = "IL502"
+    name = "dropout-probability-out-of-range"
+    summary = "A dropout probability outside [0, 1] (raises) or equal to 1 (drops everything)"
+    severity = "error"
+    triggers = (r"(?i)dropout",)
+
+    VALID = (
+        "import torch.nn as nn\nd = nn.Dropout(0.1)\n",
+        "import torch.nn as nn\nd = nn.Dropout(p=0)\n",
+        "import torch.nn.functional as F\ny = F.dropout(x, 0.5, training=True)\n",
+        "import torch.nn as nn\nd = nn.Dropout(p=rate * 10)\n",
+        "import keras\nd = keras.layers.Dropout(50)\n",
+    )
+    INVALID = (
+        Invalid("import torch.nn as nn\nd = nn.Dropout(50)\n"),
+        Invalid("from torch.nn import Dropout2d\nd = Dropout2d(p=-0.1)\n"),
+        Invalid("import torch.nn.functional as F\ny = F.dropout(x, 1.0, training=True)\n"),
+        Invalid("import torch\ny = torch.nn.functional.alpha_dropout(x, p=1.5, training=True)\n"),
+    )
+
+    def check(self, model: SemanticModel) -> Iterator[Report]:
+        for call in model.nodes(cst.Call):
+            qualified = model.qualified_name(call.func)
+            if qualified is None:
+                continue
+            head, _, name = qualified.rpartition(".")
+            if head == "torch.nn" and name in _MODULES:
+                node = _probability(call, 0)
+                where = f"nn.{name}"
+            elif head == "torch.nn.functional" and name in FUNCTIONAL_DROPOUT:
+                node = _probability(call, 1)
+                where = f"F.{name}"
+            else:
+                continue
+            if node is None:
+                continue
+            p = _literal(node)
+            if p is None:
+                continue
+            shown = model.code(node)
+            if p < 0 or p > 1:
+                yield Report(
+                    node,
+                    f"{where} with p={shown}: p is the probability of zeroing each element and must lie in "
+                    "[0, 1]; torch raises ValueError. For a percentage, divide by 100 (e.g. 50 -> 0.5)",
+                )
+            elif p == 1:
+                yield Report(
+                    node,
+                    f"{where} with p={shown}: every element is dropped, so in training the output is all zeros "
+                    "and nothing before it learns; use a probability below 1 (or remove the layer)",
+                )
