@@ -22,7 +22,8 @@ class DataAttributeInit(Rule):
     summary = "Initializing through `.data` bypasses autograd's checks; use the `nn.init` functions"
     severity = "warning"
     fix_applicability = "safe"
-    triggers = (r"\.data\b",)
+    # `.data.normal_(`-style statements, or `.data` as an argument (`init.zeros_(m.bias.data)`).
+    triggers = (r"\.data\s*\.\s*(?:normal_|uniform_|fill_|zero_)\s*\(|\.data\s*[,)]",)
 
     VALID = (
         "import torch.nn as nn\nnn.init.normal_(m.weight, 0, 0.02)\n",

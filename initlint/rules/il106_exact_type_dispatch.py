@@ -22,7 +22,13 @@ class ExactTypeDispatch(Rule):
     summary = "`type(m) == nn.Linear` in init code misses subclasses of the layer; use `isinstance`"
     severity = "warning"
     fix_applicability = "unsafe"
-    triggers = (r"\btype\s*\(|__class__", r"\bnn\b")
+    triggers = (
+        # A comparison with type(...) or .__class__ on either side ...
+        r"(?:\btype\s*\(|__class__)[\s\S]{0,200}?(?:==|!=|\bis\b|\bin\b)|(?:==|!=|\bis\b|\bin\b)\s*(?:\btype\s*\(|[\w.]+\.__class__)",
+        r"\bnn\b",
+        # ... in init code, which touches a weight or bias or calls nn.init.
+        r"weight|bias|\binit\b",
+    )
 
     VALID = (
         "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Linear):\n        nn.init.zeros_(m.bias)\n",

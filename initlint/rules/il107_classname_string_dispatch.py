@@ -42,7 +42,7 @@ class ClassnameStringDispatch(Rule):
     summary = "Init code that matches `'Conv'` in a class name also catches unintended classes; use `isinstance`"
     severity = "warning"
     fix_applicability = None
-    triggers = (r"__name__",)
+    triggers = (r"__class__\s*\.\s*__name__|\btype\s*\([\s\S]{0,200}?\)\s*\.\s*__name__", r"weight|bias|\binit\b")
 
     VALID = (
         "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Conv2d):\n        nn.init.zeros_(m.bias)\n",

@@ -50,25 +50,39 @@ def _fields_of(cls: type) -> tuple[str, ...]:
     return names
 
 
+_is_skipped: dict[type, bool] = {}
+
+
 def index_tree(root: cst.CSTNode) -> tuple[dict[type, list[cst.CSTNode]], dict[cst.CSTNode, cst.CSTNode]]:
     """Nodes by exact type, in source order, and each node's parent."""
     by_type: dict[type, list[cst.CSTNode]] = defaultdict(list)
     parent: dict[cst.CSTNode, cst.CSTNode] = {}
     stack: list[cst.CSTNode] = [root]
-    skipped = _SKIPPED_TYPES
+    # isinstance against libcst's abstract classes is slow; decide once per concrete class.
+    skipped = _is_skipped
+    node_base = cst.CSTNode
     while stack:
         node = stack.pop()
-        by_type[type(node)].append(node)
+        node_type = type(node)
+        by_type[node_type].append(node)
         children: list[cst.CSTNode] = []
-        for name in _fields_of(type(node)):
+        for name in _fields_of(node_type):
             value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
-                if not isinstance(value, skipped):
-                    children.append(value)
-            elif isinstance(value, (tuple, list)):
-                for item in value:
-                    if isinstance(item, cst.CSTNode) and not isinstance(item, skipped):
-                        children.append(item)
+            if isinstance(value, (tuple, list)):
+                items = value
+            elif value is None or isinstance(value, (str, bool)):
+                continue
+            else:
+                items = (value,)
+            for item in items:
+                item_type = type(item)
+                skip = skipped.get(item_type)
+                if skip is None:
+                    skip = skipped[item_type] = not issubclass(item_type, node_base) or issubclass(
+                        item_type, _SKIPPED_TYPES
+                    )
+                if not skip:
+                    children.append(item)
         for child in children:
             parent[child] = node
         # Reversed so that pops come in source order.
