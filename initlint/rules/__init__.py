@@ -16,6 +16,12 @@ from initlint.rules.il303_trunc_normal_absolute_bounds import TruncNormalAbsolut
 from initlint.rules.il304_norm_weight_zero_mean import NormWeightZeroMean
 from initlint.rules.il501_functional_dropout_always_on import FunctionalDropoutAlwaysOn
 from initlint.rules.il502_dropout_probability_out_of_range import DropoutProbabilityOutOfRange
+from initlint.rules.il401_optional_bias_unguarded import OptionalBiasUnguarded
+from initlint.rules.il402_apply_called_with_call_result import ApplyCalledWithCallResult
+from initlint.rules.il403_init_in_forward import InitInForward
+from initlint.rules.il404_uninitialized_parameter import UninitializedParameter
+from initlint.rules.il406_init_before_layers import InitBeforeLayers
+from initlint.rules.il407_constant_hidden_weight import ConstantHiddenWeight
 from initlint.rules.meta import InternalError, SyntaxErrorRule, UnreadableFile
 
 ALL_RULES: tuple[type[Rule], ...] = (
@@ -32,6 +38,12 @@ ALL_RULES: tuple[type[Rule], ...] = (
     NormWeightZeroMean,
     FunctionalDropoutAlwaysOn,
     DropoutProbabilityOutOfRange,
+    OptionalBiasUnguarded,
+    ApplyCalledWithCallResult,
+    InitInForward,
+    UninitializedParameter,
+    InitBeforeLayers,
+    ConstantHiddenWeight,
     SyntaxErrorRule,
     UnreadableFile,
     InternalError,

@@ -1,0 +1,296 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from initlint.finding import Edit
+from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.semantic import SemanticModel
+from initlint.semantic.inits import APPLIED_BY_CONVENTION, InitSite
+from initlint.semantic.modules import ModuleClass
+from initlint.semantic.structure import AFFINE_NORMS, OPTIONAL_BIAS, bias_state, fully_known, referenced_function
+from initlint.semantic.values import evaluate
+
+_NORMS = frozenset(AFFINE_NORMS) | {"InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"}
+_ITERATORS = frozenset({"modules", "children", "named_modules", "named_children"})
+_DISABLING = {"bias": False, "affine": False, "elementwise_affine": False}
+
+
+class OptionalBiasUnguarded(Rule):
+    code = "IL401"
+    name = "optional-bias-unguarded"
+    summary = "An init of `m.bias` reaching layers built with `bias=False` (where `.bias` is None) without a guard"
+    severity = "error"
+    fix_applicability = "safe"
+    triggers = (r"bias",)
+
+    VALID = (
+        "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Linear):\n        nn.init.xavier_uniform_(m.weight)\n"
+        "        if m.bias is not None:\n            nn.init.zeros_(m.bias)\n",
+        # every reached layer is known and has its bias
+        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(4, 4)\n        for m in self.modules():\n            if isinstance(m, nn.Linear):\n"
+        "                nn.init.zeros_(m.bias)\n",
+        "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Conv2d) and hasattr(m, 'bias'):\n"
+        "        nn.init.zeros_(m.bias)\n",
+        # BatchNorm's bias exists unless the file builds one with affine=False
+        "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.BatchNorm2d):\n        nn.init.zeros_(m.bias)\n",
+        # early exit on a missing bias
+        "import torch.nn as nn\ndef init(m):\n    if not isinstance(m, nn.Linear):\n        return\n"
+        "    if m.bias is None:\n        return\n    nn.init.zeros_(m.bias)\n",
+    )
+    INVALID = (
+        Invalid(
+            "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Linear):\n"
+            "        nn.init.zeros_(m.bias)  # start at zero\n",
+            "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Linear):\n"
+            "        if m.bias is not None:\n            nn.init.zeros_(m.bias)  # start at zero\n",
+        ),
+        Invalid(
+            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.fc = nn.Linear(4, 4)\n        self.head = nn.Linear(4, 2, bias=False)\n"
+            "        for m in self.modules():\n            if isinstance(m, nn.Linear):\n"
+            "                m.bias.data.zero_()\n",
+            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.fc = nn.Linear(4, 4)\n        self.head = nn.Linear(4, 2, bias=False)\n"
+            "        for m in self.modules():\n            if isinstance(m, nn.Linear):\n"
+            "                if m.bias is not None:\n                    m.bias.data.zero_()\n",
+        ),
+        Invalid(
+            "import torch.nn as nn\ndef weights_init(m):\n    classname = m.__class__.__name__\n"
+            "    if classname.find('Conv') != -1:\n        nn.init.constant_(m.bias, 0.0)\n",
+            "import torch.nn as nn\ndef weights_init(m):\n    classname = m.__class__.__name__\n"
+            "    if classname.find('Conv') != -1:\n        if m.bias is not None:\n"
+            "            nn.init.constant_(m.bias, 0.0)\n",
+        ),
+        Invalid(
+            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.conv = nn.Conv2d(3, 8, 3, bias=False)\n        nn.init.zeros_(self.conv.bias)\n",
+            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.conv = nn.Conv2d(3, 8, 3, bias=False)\n        if self.conv.bias is not None:\n"
+            "            nn.init.zeros_(self.conv.bias)\n",
+        ),
+    )
+
+    def check(self, model: SemanticModel) -> Iterator[Report]:
+        disabled = _disabled_types(model)
+        for site in model.init_sites:
+            if site.param != "bias" or not isinstance(site.target, cst.Attribute):
+                continue
+            report = self._direct(model, site) if site.dispatch is None else self._dispatched(model, site, disabled)
+            if report is not None:
+                yield report
+
+    # -- `nn.init.zeros_(self.conv.bias)` where self.conv has bias=False ---------------------------
+    def _direct(self, model: SemanticModel, site: InitSite) -> Report | None:
+        if _guarded(model, site.call):
+            return None
+        for layer in site.layers:
+            if layer.type_name in OPTIONAL_BIAS | _NORMS and bias_state(layer) is False:
+                line = model.range_of(layer.call).start.line
+                return Report(
+                    site.call,
+                    f"`{_short(model.code(site.call))}`: `self.{layer.path}` is built without a bias (line {line}), "
+                    f"so `{model.code(site.target)}` is None and the init raises AttributeError; drop it, or "
+                    f"guard it with `if {model.code(site.target)} is not None:`",
+                    _fix(model, site),
+                    related=[(layer.call, f"`self.{layer.path}` is built without a bias here")],
+                    severity="error",
+                )
+        return None
+
+    # -- a module variable: loops over modules, apply functions, type dispatch --------------------
+    def _dispatched(self, model: SemanticModel, site: InitSite, disabled: dict[str, cst.Call]) -> Report | None:
+        dispatch = site.dispatch
+        assert dispatch is not None
+        if dispatch.bias_guarded or _guarded(model, site.call):
+            return None
+        known = _receivers_known(model, site)
+        variable = model.code(site.target)
+        if known:
+            without = [layer for layer in site.layers if _optional(layer.type_name) and bias_state(layer) is False]
+            unknown = [layer for layer in site.layers if _optional(layer.type_name) and bias_state(layer) is None]
+            if without:
+                layer = without[0]
+                return self._report(model, site, "error", f"`self.{layer.path}` is built without a bias", layer.call)
+            if unknown:
+                layer = unknown[0]
+                return self._report(
+                    model, site, "warning", f"`self.{layer.path}`'s bias depends on an argument", layer.call
+                )
+            return None
+        possible = _possible_types(site)
+        if possible is None:
+            return None
+        optional = {t for t in possible if t in OPTIONAL_BIAS or (t in _NORMS and t in disabled)}
+        if not optional:
+            return None
+        for layer in site.layers:
+            if layer.type_name in optional and bias_state(layer) is False:
+                return self._report(model, site, "error", f"`self.{layer.path}` is built without a bias", layer.call)
+        for type_name in sorted(optional):
+            if type_name in disabled:
+                call = disabled[type_name]
+                return self._report(model, site, "error", f"this file builds a {type_name} without a bias", call)
+        kinds = ", ".join(sorted(optional)) if len(optional) <= 3 else "Linear/Conv layers"
+        return self._report(
+            model,
+            site,
+            "warning",
+            f"it may reach {kinds} layers built elsewhere with `bias=False` (where `{variable}` is None)",
+            None,
+        )
+
+    def _report(
+        self, model: SemanticModel, site: InitSite, severity: str, why: str, other: cst.CSTNode | None
+    ) -> Report:
+        variable = model.code(site.target)
+        where = f" (line {model.range_of(other).start.line})" if other is not None else ""
+        message = (
+            f"`{_short(model.code(site.call))}` initializes `{variable}` of every layer it reaches, but {why}{where}: "
+            f"there `{variable}` is None and the init raises AttributeError; "
+            f"guard it with `if {variable} is not None:`"
+        )
+        related = [(other, "a layer without a bias")] if other is not None else []
+        return Report(site.call, message, _fix(model, site), related=related, severity=severity)  # type: ignore[arg-type]
+
+
+def _short(code: str) -> str:
+    return code if len(code) <= 70 and "\n" not in code else code[:67] + "..."
+
+
+def _optional(type_name: str) -> bool:
+    return type_name in OPTIONAL_BIAS or type_name in _NORMS
+
+
+def _possible_types(site: InitSite) -> set[str] | None:
+    dispatch = site.dispatch
+    assert dispatch is not None
+    if dispatch.types is not None:
+        return set(dispatch.types)
+    if dispatch.name_contains:
+        return {t for t in OPTIONAL_BIAS | _NORMS if dispatch.name_contains in t}
+    return None
+
+
+def _disabled_types(model: SemanticModel) -> dict[str, cst.Call]:
+    """torch.nn layer types this file builds with bias=False / affine=False somewhere."""
+    found: dict[str, cst.Call] = {}
+    for call in model.nodes(cst.Call):
+        qualified = model.qualified_name(call.func)
+        if not qualified or not qualified.startswith("torch.nn."):
+            continue
+        type_name = qualified.rsplit(".", 1)[1]
+        if type_name not in OPTIONAL_BIAS and type_name not in _NORMS:
+            continue
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value in _DISABLING and evaluate(model, arg.value) is False:
+                found.setdefault(type_name, call)
+    return found
+
+
+def _receivers_known(model: SemanticModel, site: InitSite) -> bool:
+    """The site reaches exactly the layers we listed: loops over given layers or `self.modules()`
+    of a fully known class, or a function applied only to fully known classes."""
+    for ancestor in model.ancestors(site.call):
+        if isinstance(ancestor, cst.For):
+            iterable = ancestor.iter
+            if isinstance(iterable, (cst.Tuple, cst.List)):
+                return bool(site.layers)
+            if (
+                isinstance(iterable, cst.Call)
+                and isinstance(iterable.func, cst.Attribute)
+                and iterable.func.attr.value in _ITERATORS
+            ):
+                receiver = iterable.func.value
+                if isinstance(receiver, cst.Name) and receiver.value == "self" and site.owner is not None:
+                    return fully_known(model, site.owner)
+                return False
+        if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
+            return _applied_only_to_known(model, ancestor)
+    return False
+
+
+def _applied_only_to_known(model: SemanticModel, holder: cst.CSTNode) -> bool:
+    if isinstance(holder, cst.FunctionDef) and holder.name.value in APPLIED_BY_CONVENTION:
+        return False
+    receivers: list[ModuleClass] = []
+    for call in model.nodes(cst.Call):
+        func = call.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value == "apply" and len(call.args) == 1):
+            continue
+        if referenced_function(model, call.args[0].value, call) is not holder:
+            continue
+        receiver = func.value
+        if isinstance(receiver, cst.Name) and receiver.value == "self":
+            owner = model.class_of(call)
+            if owner is None:
+                return False
+            receivers.append(owner)
+        else:
+            return False
+    if isinstance(holder, cst.FunctionDef) and _referenced_elsewhere(model, holder):
+        return False
+    return bool(receivers) and all(fully_known(model, cls) for cls in receivers)
+
+
+def _referenced_elsewhere(model: SemanticModel, function: cst.FunctionDef) -> bool:
+    """The function escapes (returned, passed to something other than `.apply`, exported)."""
+    name = function.name.value
+    for node in model.nodes(cst.Name):
+        if node.value != name or node is function.name:
+            continue
+        parent = model.parent.get(node)
+        if isinstance(parent, cst.Attribute) and parent.attr is node:
+            parent = model.parent.get(parent)
+        arg = parent if isinstance(parent, cst.Arg) else None
+        if arg is not None:
+            call = model.parent.get(arg)
+            if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "apply":
+                continue
+        return True
+    # A public module-level function: other files may apply it to anything.
+    return model.enclosing(function, cst.ClassDef) is None and not function.name.value.startswith("_")
+
+
+def _guarded(model: SemanticModel, call: cst.Call) -> bool:
+    """A condition mentioning the bias around the call, an early exit on it before, or a try."""
+    child: cst.CSTNode = call
+    for ancestor in model.ancestors(call):
+        if isinstance(ancestor, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.Module)):
+            return False
+        if isinstance(ancestor, (cst.If, cst.IfExp, cst.While)) and "bias" in model.code(ancestor.test):
+            return True
+        if isinstance(ancestor, cst.Try) and child is ancestor.body:
+            return True
+        if isinstance(ancestor, cst.IndentedBlock):
+            for statement in ancestor.body:
+                if statement is child:
+                    break
+                if isinstance(statement, cst.If) and "bias" in model.code(statement.test):
+                    return True
+        child = ancestor
+    return False
+
+
+def _fix(model: SemanticModel, site: InitSite) -> FixSpec | None:
+    call = site.call
+    expr = model.parent.get(call)
+    line = model.parent.get(expr)
+    if not (isinstance(expr, cst.Expr) and isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1):
+        return None
+    if not isinstance(model.parent.get(line), cst.IndentedBlock) or call.lpar:
+        return None
+    span = model.range_of(call)
+    if span.start.line != span.end.line:
+        return None
+    text = model.source.line_text(span.start.line)
+    indent = text[: span.start.column]
+    if indent.strip():
+        return None
+    unit = "\t" if "\t" in indent else model.module.default_indent
+    guard = f"if {model.code(site.target)} is not None:"
+    content = f"{guard}{model.source.newline}{indent}{unit}{model.code(call)}"
+    edit = Edit(span.start.line, span.start.column + 1, span.end.line, span.end.column + 1, content)
+    return FixSpec("safe", f"Guard with `{guard}`", [edit])

@@ -1,0 +1,200 @@
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import libcst as cst
+
+from initlint.rules.base import Invalid, Report, Rule
+from initlint.semantic import SemanticModel
+from initlint.semantic.modules import ModuleClass
+from initlint.semantic.structure import referenced_function
+
+_UNINITIALIZED = frozenset({"torch.empty", "torch.Tensor", "torch.FloatTensor", "torch.cuda.FloatTensor"})
+_SIZE_NAME = re.compile(r"dim|size|num|feat|chan|hidden|len|head|width|depth|^n_|_n$|^n$|^d_|out|in_|units", re.I)
+# Reads of a tensor's metadata: they do not fill it.
+_METADATA = frozenset({"shape", "size", "dtype", "device", "ndim", "dim", "numel", "requires_grad", "T", "is_cuda"})
+_GENERIC = frozenset({"parameters", "named_parameters", "state_dict", "load_state_dict", "_load_from_state_dict"})
+
+
+class UninitializedParameter(Rule):
+    code = "IL404"
+    name = "uninitialized-parameter"
+    summary = "`nn.Parameter(torch.empty(...))` that nothing in the file ever fills: it trains from garbage memory"
+    severity = "error"
+    triggers = (r"Parameter", r"\b(?:empty|Tensor|FloatTensor)\s*\(")
+
+    VALID = (
+        "import torch\nimport torch.nn as nn\nclass Scale(nn.Module):\n    def __init__(self, n):\n"
+        "        super().__init__()\n        self.gamma = nn.Parameter(torch.empty(n))\n"
+        "        nn.init.ones_(self.gamma)\n    def forward(self, x):\n        return x * self.gamma\n",
+        # filled by another class, through module.<name> (transformers, timm)
+        "import torch\nimport torch.nn as nn\nclass Scale(nn.Module):\n    def __init__(self, n):\n"
+        "        super().__init__()\n        self.gamma = nn.Parameter(torch.empty(n))\n"
+        "    def forward(self, x):\n        return x * self.gamma\n"
+        "class Model(nn.Module):\n    def _init_weights(self, module):\n        if isinstance(module, Scale):\n"
+        "            module.gamma.data.fill_(1.0)\n",
+        # a generic parameter loop
+        "import torch\nimport torch.nn as nn\nclass Scale(nn.Module):\n    def __init__(self, n):\n"
+        "        super().__init__()\n        self.gamma = nn.Parameter(torch.Tensor(n))\n"
+        "        for p in self.parameters():\n            nn.init.normal_(p)\n"
+        "    def forward(self, x):\n        return x * self.gamma\n",
+        # a base class from another file may fill it
+        "import torch\nfrom mylib import Base\nclass Scale(Base):\n    def __init__(self, n):\n"
+        "        super().__init__()\n        self.gamma = torch.nn.Parameter(torch.empty(n))\n"
+        "    def forward(self, x):\n        return x * self.gamma\n",
+        # torch.Tensor of data, not of a size
+        "import torch\nimport torch.nn as nn\nclass Scale(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.gamma = nn.Parameter(torch.Tensor([1.0, 2.0]))\n"
+        "    def forward(self, x):\n        return x * self.gamma\n",
+    )
+    INVALID = (
+        Invalid(
+            "import torch\nimport torch.nn as nn\nclass Scale(nn.Module):\n    def __init__(self, n):\n"
+            "        super().__init__()\n        self.gamma = nn.Parameter(torch.empty(n))\n"
+            "    def forward(self, x):\n        return x * self.gamma\n"
+        ),
+        Invalid(
+            "import torch\nfrom torch import nn\nclass Proj(nn.Module):\n    def __init__(self, in_dim, out_dim):\n"
+            "        super().__init__()\n        self.weight = nn.Parameter(torch.Tensor(out_dim, in_dim))\n"
+            "    def forward(self, x):\n        return x @ self.weight.t()\n"
+        ),
+        Invalid(
+            "import torch\nfrom torch.nn import Module, Parameter\nclass Bias(Module):\n    def __init__(self):\n"
+            "        super().__init__()\n        self.b = Parameter(torch.FloatTensor(16))\n"
+            "    def forward(self, x):\n        return x + self.b\n"
+        ),
+    )
+
+    def check(self, model: SemanticModel) -> Iterator[Report]:
+        if _file_has_generic_fill(model):
+            return
+        for cls in model.module_classes.values():
+            if not _bases_known(model, cls, frozenset()) or _class_has_apply(model, cls):
+                continue
+            for name, call in cls.parameters.items():
+                constructor = _uninitialized_constructor(model, call)
+                if constructor is None:
+                    continue
+                statement = model.enclosing(call, cst.SimpleStatementLine)
+                if statement is None or _filled(model, name, statement):
+                    continue
+                yield Report(
+                    call,
+                    f"`self.{name}` of `{cls.name}` is `nn.Parameter({constructor}(...))`: uninitialized memory "
+                    f"(arbitrary values, possibly NaN or huge), and nothing in this file fills it (no init call, "
+                    f"no `.{name}` copy or in-place fill, no parameter loop): it trains from garbage; "
+                    f"initialize it (`nn.init.*` in `reset_parameters`) or build it with `torch.zeros`/`torch.randn`",
+                )
+
+
+def _uninitialized_constructor(model: SemanticModel, call: cst.Call) -> str | None:
+    positional = [a for a in call.args if a.keyword is None]
+    if not positional or positional[0].star:
+        return None
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "requires_grad":
+            return None  # a frozen tensor: usually loaded from a checkpoint
+    inner = positional[0].value
+    if not isinstance(inner, cst.Call):
+        return None
+    qualified = model.qualified_name(inner.func)
+    if qualified not in _UNINITIALIZED or not inner.args:
+        return None
+    sizes = [a for a in inner.args if a.keyword is None]
+    if not sizes:
+        return None
+    if qualified != "torch.empty":
+        if any(a.star for a in sizes):
+            return None
+        if len(sizes) == 1 and not _size_like(sizes[0].value):
+            return None
+    if any(isinstance(a.value, cst.Integer) and a.value.value == "0" for a in sizes):
+        return None
+    return model.code(inner.func)
+
+
+def _size_like(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.Integer):
+        return True
+    if isinstance(node, cst.BinaryOperation):
+        return True
+    if isinstance(node, cst.Name):
+        return bool(_SIZE_NAME.search(node.value))
+    if isinstance(node, cst.Attribute):
+        return bool(_SIZE_NAME.search(node.attr.value))
+    return False
+
+
+def _file_has_generic_fill(model: SemanticModel) -> bool:
+    for call in model.nodes(cst.Call):
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _GENERIC:
+            return True
+        if isinstance(func, cst.Name) and func.value in ("getattr", "setattr", "vars"):
+            return True
+    return False
+
+
+def _class_has_apply(model: SemanticModel, cls: ModuleClass) -> bool:
+    """An ``.apply(fn)`` whose function we cannot read may fill anything."""
+    for call in model.nodes(cst.Call):
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "apply" and len(call.args) == 1:
+            if referenced_function(model, call.args[0].value, call) is None:
+                return True
+    return False
+
+
+def _bases_known(model: SemanticModel, cls: ModuleClass, seen: frozenset[str]) -> bool:
+    for base in cls.node.bases:
+        if base.keyword is not None:
+            continue
+        qualified = model.qualified_name(base.value)
+        if qualified and qualified.startswith("torch.nn."):
+            continue
+        if isinstance(base.value, cst.Name) and base.value.value in model.module_classes:
+            parent = model.module_classes[base.value.value]
+            if parent.name not in seen and _bases_known(model, parent, seen | {cls.name}):
+                continue
+        return False
+    return True
+
+
+def _filled(model: SemanticModel, name: str, constructor: cst.CSTNode) -> bool:
+    """Whether any use of ``.name`` outside its constructor statement may fill it."""
+    for node in model.nodes(cst.SimpleString):
+        value = node.evaluated_value
+        if value == name:
+            return True  # getattr(self, "name") / named lookups
+    for attribute in model.nodes(cst.Attribute):
+        if attribute.attr.value != name:
+            continue
+        if any(a is constructor for a in model.ancestors(attribute)):
+            continue
+        if not _read_only(model, attribute):
+            return True
+    return False
+
+
+def _read_only(model: SemanticModel, node: cst.Attribute) -> bool:
+    top: cst.CSTNode = node
+    while True:
+        parent = model.parent.get(top)
+        if isinstance(parent, cst.Attribute) and parent.value is top:
+            attr = parent.attr.value
+            if attr in _METADATA:
+                return True
+            if attr == "data" or (attr.endswith("_") and not attr.startswith("__")):
+                return False
+            top = parent
+        elif (isinstance(parent, cst.Call) and parent.func is top) or (
+            isinstance(parent, cst.Subscript) and parent.value is top
+        ):
+            top = parent
+        elif isinstance(parent, (cst.SubscriptElement, cst.Index)):
+            return True  # used as an index
+        else:
+            break
+    parent = model.parent.get(top)
+    return isinstance(parent, (cst.BinaryOperation, cst.UnaryOperation, cst.Comparison, cst.ComparisonTarget))

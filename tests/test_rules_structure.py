@@ -1,0 +1,257 @@
+"""Focused tests of the structure rules IL401-IL407: import styles, loops, `self.modules()` with
+isinstance, `apply` with module-level functions / methods / lambdas, Sequential built in a
+loop, norms in between; the IL401 fix keeps layout and line endings."""
+
+from __future__ import annotations
+
+import libcst as cst
+import pytest
+
+from initlint.testing import fix, lint
+
+
+def codes(code: str, rule: str) -> list[str]:
+    return [f.code for f in lint(code, {rule})]
+
+
+def severities(code: str, rule: str) -> list[str]:
+    return [f.severity for f in lint(code, {rule})]
+
+
+HEAD = "import torch\nimport torch.nn as nn\n"
+
+# -- IL401 optional-bias-unguarded ---------------------------------------------------------------
+
+KNOWN_CLASS = HEAD + (
+    "class Net(nn.Module):\n"
+    "    def __init__(self):\n"
+    "        super().__init__()\n"
+    "        layers = []\n"
+    "        for _ in range(3):\n"
+    "            layers += [nn.Linear(8, 8{BIAS}), nn.ReLU()]\n"
+    "        self.body = nn.Sequential(*layers)\n"
+    "        self.norm = nn.LayerNorm(8)\n"
+    "        self.apply(self._init)\n"
+    "    def _init(self, m):\n"
+    "        if isinstance(m, nn.Linear):\n"
+    "            nn.init.zeros_(m.bias)\n"
+)
+
+
+def test_il401_known_layers_with_bias_are_silent():
+    assert codes(KNOWN_CLASS.replace("{BIAS}", ""), "IL401") == []
+
+
+def test_il401_sequential_in_loop_without_bias_is_an_error():
+    assert severities(KNOWN_CLASS.replace("{BIAS}", ", bias=False"), "IL401") == ["error"]
+
+
+def test_il401_bias_from_an_argument_is_a_warning():
+    code = KNOWN_CLASS.replace("{BIAS}", ", bias=use_bias").replace(
+        "def __init__(self)", "def __init__(self, use_bias)"
+    )
+    assert severities(code, "IL401") == ["warning"]
+
+
+@pytest.mark.parametrize(
+    "imports, init",
+    [
+        ("import torch.nn as nn", "nn.init.zeros_(m.bias)"),
+        ("from torch import nn", "nn.init.constant_(m.bias, 0)"),
+        ("import torch.nn as nn\nfrom torch.nn import init", "init.zeros_(m.bias)"),
+        ("import torch.nn as nn", "m.bias.data.zero_()"),
+        ("import torch.nn as nn", "m.bias.data.fill_(0.1)"),
+    ],
+)
+def test_il401_module_level_function_is_a_warning(imports, init):
+    code = f"{imports}\ndef init_weights(m):\n    if isinstance(m, (nn.Conv2d, nn.Linear)):\n        {init}\n"
+    assert severities(code, "IL401") == ["warning"]
+
+
+@pytest.mark.parametrize(
+    "guard",
+    [
+        "if m.bias is not None:",
+        "if hasattr(m, 'bias') and m.bias is not None:",
+        "if getattr(m, 'bias', None) is not None:",
+        "if m.bias:",
+        "if isinstance(m, nn.Linear) and m.bias is not None:",
+    ],
+)
+def test_il401_guards(guard):
+    code = (
+        HEAD
+        + f"def init_weights(m):\n    if isinstance(m, nn.Linear):\n        {guard}\n            nn.init.zeros_(m.bias)\n"
+    )
+    assert codes(code, "IL401") == []
+
+
+def test_il401_norm_only_when_file_disables_its_affine():
+    init = "def init(m):\n    if isinstance(m, nn.LayerNorm):\n        nn.init.zeros_(m.bias)\n"
+    assert codes(HEAD + init, "IL401") == []
+    assert severities(HEAD + "ln = nn.LayerNorm(8, elementwise_affine=False)\n" + init, "IL401") == ["error"]
+
+
+def test_il401_lambda_applied_to_a_known_class():
+    code = HEAD + (
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(2, 2{BIAS})\n        self.apply(lambda m: nn.init.zeros_(m.bias) "
+        "if isinstance(m, nn.Linear) else None)\n"
+    )
+    assert codes(code.replace("{BIAS}", ""), "IL401") == []
+    assert severities(code.replace("{BIAS}", ", bias=False"), "IL401") == ["error"]
+
+
+def test_il401_unknown_submodule_makes_it_a_warning():
+    code = HEAD + (
+        "from mylib import Block\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.block = Block()\n        self.fc = nn.Linear(2, 2)\n        for m in self.modules():\n"
+        "            if isinstance(m, nn.Linear):\n                nn.init.zeros_(m.bias)\n"
+    )
+    assert severities(code, "IL401") == ["warning"]
+
+
+def test_il401_fix_keeps_crlf_indentation_and_comment():
+    code = (
+        "import torch.nn as nn\r\ndef init(m):\r\n\tif isinstance(m, nn.Conv2d):\r\n"
+        "\t\tnn.init.zeros_(m.bias)  # zero\r\n"
+    )
+    fixed = fix(code, {"IL401"})
+    assert fixed == (
+        "import torch.nn as nn\r\ndef init(m):\r\n\tif isinstance(m, nn.Conv2d):\r\n"
+        "\t\tif m.bias is not None:\r\n\t\t\tnn.init.zeros_(m.bias)  # zero\r\n"
+    )
+    cst.parse_module(fixed)
+    assert codes(fixed, "IL401") == []
+
+
+def test_il401_no_fix_on_a_one_line_suite():
+    code = HEAD + "def init(m):\n    if isinstance(m, nn.Linear): nn.init.zeros_(m.bias)\n"
+    findings = lint(code, {"IL401"})
+    assert [f.code for f in findings] == ["IL401"] and findings[0].fix is None
+
+
+# -- IL402 apply-called-with-call-result ---------------------------------------------------------
+
+
+def test_il402_method_and_module_function():
+    code = HEAD + "def init(m=None):\n    nn.init.zeros_(m.weight)\nnet = nn.Linear(2, 2)\nnet.apply(init())\n"
+    assert codes(code, "IL402") == ["IL402"]
+    assert fix(code, {"IL402"}).endswith("net.apply(init)\n")
+
+
+def test_il402_factory_returning_lambda_is_silent():
+    code = HEAD + "def make(s):\n    return lambda m: nn.init.normal_(m.weight, 0, s)\nnet.apply(make(1))\n"
+    assert codes(code, "IL402") == []
+
+
+def test_il402_generator_or_decorated_is_silent():
+    code = HEAD + "import functools\n@functools.lru_cache\ndef init():\n    pass\nnet.apply(init())\n"
+    assert codes(code, "IL402") == []
+
+
+# -- IL403 init-in-forward -----------------------------------------------------------------------
+
+FORWARD = HEAD + (
+    "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+    "        self.fc = nn.Linear(4, 4)\n        self.w = nn.Parameter(torch.ones(4))\n"
+    "    def forward(self, x):\n        {STMT}\n        return self.fc(x) * self.w\n"
+)
+
+
+@pytest.mark.parametrize(
+    "stmt",
+    [
+        "nn.init.normal_(self.fc.weight)",
+        "self.fc.bias.data.zero_()",
+        "torch.nn.init.ones_(self.w)",
+        "self.w.data.fill_(1.0)",
+        "self.apply(lambda m: nn.init.zeros_(m.bias) if isinstance(m, nn.Linear) else None)",
+    ],
+)
+def test_il403_fires(stmt):
+    assert codes(FORWARD.replace("{STMT}", stmt), "IL403") == ["IL403"]
+
+
+@pytest.mark.parametrize(
+    "stmt",
+    [
+        "noise = torch.randn_like(x)",
+        "if self.training:\n            nn.init.normal_(self.fc.weight)",
+        "y = nn.init.calculate_gain('relu')",
+        "self.apply(print)",
+    ],
+)
+def test_il403_silent(stmt):
+    assert codes(FORWARD.replace("{STMT}", stmt), "IL403") == []
+
+
+# -- IL404 uninitialized-parameter ---------------------------------------------------------------
+
+PARAM = HEAD + (
+    "class Scale(nn.Module):\n    def __init__(self, dim):\n        super().__init__()\n"
+    "        self.gamma = nn.Parameter(torch.empty(dim))\n{EXTRA}"
+    "    def forward(self, x):\n        return x * self.gamma\n"
+)
+
+
+def test_il404_fires_when_nothing_fills():
+    assert codes(PARAM.replace("{EXTRA}", ""), "IL404") == ["IL404"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "        nn.init.trunc_normal_(self.gamma, std=0.02)\n",
+        "        self.gamma.data.uniform_(-1, 1)\n",
+        "        with torch.no_grad():\n            self.gamma.copy_(torch.ones(dim))\n",
+        "        self.gamma[:] = 1\n",
+        "        for p in self.parameters():\n            nn.init.normal_(p)\n",
+        "    def reset(self):\n        init_fn(self.gamma)\n",
+    ],
+)
+def test_il404_silent_when_filled(extra):
+    assert codes(PARAM.replace("{EXTRA}", extra), "IL404") == []
+
+
+# -- IL406 init-before-layers --------------------------------------------------------------------
+
+
+def test_il406_apply_with_lambda_before_sequential():
+    code = HEAD + (
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.apply(lambda m: nn.init.zeros_(m.weight) if isinstance(m, nn.Conv2d) else None)\n"
+        "        self.body = nn.Sequential(nn.Conv2d(3, 3, 3), nn.BatchNorm2d(3))\n"
+    )
+    assert codes(code, "IL406") == ["IL406"]
+
+
+def test_il406_reassigned_before_is_silent():
+    code = HEAD + (
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.w = None\n        self.reset_parameters()\n        self.w = nn.Parameter(torch.empty(3))\n"
+        "    def reset_parameters(self):\n        if self.w is not None:\n            nn.init.ones_(self.w)\n"
+    )
+    assert codes(code, "IL406") == []
+
+
+# -- IL407 constant-hidden-weight ----------------------------------------------------------------
+
+
+def test_il407_through_norm_and_activation():
+    code = HEAD + (
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.body = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))\n"
+        "        nn.init.ones_(self.body[0].weight)\n    def forward(self, x):\n        return self.body(x)\n"
+    )
+    assert codes(code, "IL407") == ["IL407"]
+
+
+def test_il407_frozen_filter_is_silent():
+    code = HEAD + (
+        "class Blur(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.blur = nn.Conv2d(3, 3, 3, bias=False)\n        self.conv = nn.Conv2d(3, 8, 3)\n"
+        "        nn.init.constant_(self.blur.weight, 1 / 9)\n        self.blur.weight.requires_grad = False\n"
+        "    def forward(self, x):\n        return self.conv(self.blur(x))\n"
+    )
+    assert codes(code, "IL407") == []
