@@ -46,11 +46,21 @@ def test_il401_sequential_in_loop_without_bias_is_an_error():
     assert severities(KNOWN_CLASS.replace("{BIAS}", ", bias=False"), "IL401") == ["error"]
 
 
-def test_il401_bias_from_an_argument_is_a_warning():
-    code = KNOWN_CLASS.replace("{BIAS}", ", bias=use_bias").replace(
-        "def __init__(self)", "def __init__(self, use_bias)"
-    )
-    assert severities(code, "IL401") == ["warning"]
+def test_il401_bias_from_an_argument_is_not_proven():
+    # a parameter default of False proves nothing: the callers may pass True
+    for signature in ("use_bias", "use_bias=False"):
+        code = KNOWN_CLASS.replace("{BIAS}", ", bias=use_bias").replace(
+            "def __init__(self)", f"def __init__(self, {signature})"
+        )
+        assert codes(code, "IL401") == []
+
+
+def test_il401_private_or_guarding_module_function_is_silent():
+    body = "    if isinstance(m, nn.Linear):\n        nn.init.zeros_(m.bias)\n"
+    assert codes(HEAD + "def _init(m):\n" + body, "IL401") == []
+    guarded = "    if isinstance(m, nn.Conv2d) and m.bias is not None:\n        nn.init.zeros_(m.bias)\n"
+    code = HEAD + "def init(m, name=''):\n" + guarded + body.replace("    if", "    elif", 1)
+    assert codes(code, "IL401") == []
 
 
 @pytest.mark.parametrize(
@@ -102,13 +112,15 @@ def test_il401_lambda_applied_to_a_known_class():
     assert severities(code.replace("{BIAS}", ", bias=False"), "IL401") == ["error"]
 
 
-def test_il401_unknown_submodule_makes_it_a_warning():
+def test_il401_unknown_submodule_in_a_class_is_silent():
     code = HEAD + (
         "from mylib import Block\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
         "        self.block = Block()\n        self.fc = nn.Linear(2, 2)\n        for m in self.modules():\n"
         "            if isinstance(m, nn.Linear):\n                nn.init.zeros_(m.bias)\n"
     )
-    assert severities(code, "IL401") == ["warning"]
+    assert codes(code, "IL401") == []
+    code = code.replace("self.fc = nn.Linear(2, 2)", "self.fc = nn.Linear(2, 2, bias=False)")
+    assert severities(code, "IL401") == ["error"]
 
 
 def test_il401_fix_keeps_crlf_indentation_and_comment():

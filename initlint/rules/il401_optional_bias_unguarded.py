@@ -8,7 +8,7 @@ from initlint.finding import Edit
 from initlint.rules.base import FixSpec, Invalid, Report, Rule
 from initlint.semantic import SemanticModel
 from initlint.semantic.inits import APPLIED_BY_CONVENTION, InitSite
-from initlint.semantic.modules import ModuleClass
+from initlint.semantic.modules import Layer, ModuleClass
 from initlint.semantic.structure import AFFINE_NORMS, OPTIONAL_BIAS, bias_state, fully_known, referenced_function
 from initlint.semantic.values import evaluate
 
@@ -87,7 +87,7 @@ class OptionalBiasUnguarded(Rule):
         if _guarded(model, site.call):
             return None
         for layer in site.layers:
-            if layer.type_name in OPTIONAL_BIAS | _NORMS and bias_state(layer) is False:
+            if layer.type_name in OPTIONAL_BIAS | _NORMS and _state(model, layer) is False:
                 line = model.range_of(layer.call).start.line
                 return Report(
                     site.call,
@@ -109,12 +109,12 @@ class OptionalBiasUnguarded(Rule):
         known = _receivers_known(model, site)
         variable = model.code(site.target)
         if known:
-            without = [layer for layer in site.layers if _optional(layer.type_name) and bias_state(layer) is False]
-            unknown = [layer for layer in site.layers if _optional(layer.type_name) and bias_state(layer) is None]
+            without = [layer for layer in site.layers if _optional(layer.type_name) and _state(model, layer) is False]
+            unknown = [layer for layer in site.layers if _optional(layer.type_name) and _state(model, layer) is None]
             if without:
                 layer = without[0]
                 return self._report(model, site, "error", f"`self.{layer.path}` is built without a bias", layer.call)
-            if unknown:
+            if unknown and _module_level(model, site):
                 layer = unknown[0]
                 return self._report(
                     model, site, "warning", f"`self.{layer.path}`'s bias depends on an argument", layer.call
@@ -127,12 +127,14 @@ class OptionalBiasUnguarded(Rule):
         if not optional:
             return None
         for layer in site.layers:
-            if layer.type_name in optional and bias_state(layer) is False:
+            if layer.type_name in optional and _state(model, layer) is False:
                 return self._report(model, site, "error", f"`self.{layer.path}` is built without a bias", layer.call)
         for type_name in sorted(optional):
             if type_name in disabled:
                 call = disabled[type_name]
                 return self._report(model, site, "error", f"this file builds a {type_name} without a bias", call)
+        if not _module_level(model, site) or _guards_elsewhere(model, site):
+            return None
         kinds = ", ".join(sorted(optional)) if len(optional) <= 3 else "Linear/Conv layers"
         return self._report(
             model,
@@ -154,6 +156,41 @@ class OptionalBiasUnguarded(Rule):
         )
         related = [(other, "a layer without a bias")] if other is not None else []
         return Report(site.call, message, _fix(model, site), related=related, severity=severity)  # type: ignore[arg-type]
+
+
+def _state(model: SemanticModel, layer: Layer) -> bool | None:
+    """The layer's bias state, where "no bias" must be written in the constructor call itself
+    (a parameter's default of False proves nothing: callers may pass True)."""
+    state = bias_state(layer)
+    if state is not False:
+        return state
+    for arg in layer.call.args:
+        if arg.keyword is not None and arg.keyword.value in _DISABLING:
+            if evaluate(model, arg.value) is False:
+                return False
+    return None
+
+
+def _module_level(model: SemanticModel, site: InitSite) -> bool:
+    """The init is in a public module-level function: other files apply it to anything."""
+    function = site.function_node
+    if function is None or model.enclosing(function, cst.ClassDef) is not None:
+        return False
+    if model.enclosing(function, cst.FunctionDef) is not None:
+        return False
+    return not function.name.value.startswith("_")
+
+
+def _guards_elsewhere(model: SemanticModel, site: InitSite) -> bool:
+    """The same function checks `x.bias is not None` elsewhere: the author knows the bias can be
+    absent, and the unguarded branch is one they know has it."""
+    function = site.function_node
+    if function is None:
+        return False
+    for node in (*model.nodes(cst.If), *model.nodes(cst.IfExp)):
+        if "bias" in model.code(node.test) and any(a is function for a in model.ancestors(node)):
+            return True
+    return False
 
 
 def _short(code: str) -> str:
