@@ -411,3 +411,17 @@ def test_il502_silent(code):
 def test_il502_message_for_one_says_everything_is_dropped():
     (finding,) = lint("import torch.nn as nn\nd = nn.Dropout(p=1.0)\n", {"IL502"})
     assert "every element is dropped" in finding.message
+
+
+def test_il502_prefilter_is_selective_and_sound():
+    rule = BY_CODE["IL502"]
+    assert not rule.may_match("import torch.nn as nn\nd = nn.Dropout(0.1)\ne = nn.Dropout(config.p)\n")
+    assert not rule.may_match("import torch.nn.functional as F\ny = F.dropout(x, 0.5, training=t)\n")
+    assert not rule.may_match("import torch.nn as nn\nx = 1\n")
+    assert rule.may_match("import torch.nn as nn\nd = nn.Dropout(0.1)\ne = nn.Dropout(1.0)\n")
+    assert rule.may_match("import torch.nn as nn\nd = nn.Dropout(p=-0.1)\n")
+    assert rule.may_match("import torch.nn as nn\nd = nn.Dropout(0x10)\n")
+    assert rule.may_match("import torch.nn as nn\nd = nn.Dropout(5e-1 * 4)\n")
+    assert rule.may_match("import torch.nn as nn\nd = nn.Dropout(cfg['p'])\n")  # unsure: scan
+    assert rule.may_match("from torch.nn import Dropout as D\nd = D(2)\n")
+    assert codes("from torch.nn import Dropout as D\nd = D(2)\n", "IL502") == ["IL502"]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import libcst as cst
@@ -9,6 +10,35 @@ from initlint.semantic import SemanticModel
 from initlint.semantic.catalog import FUNCTIONAL_DROPOUT
 
 _MODULES = frozenset({"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"})
+_NAMES = "|".join(sorted(_MODULES | FUNCTIONAL_DROPOUT, key=len, reverse=True))
+_CALL = re.compile(rf"\b(?:{_NAMES})\s*\(")
+_ALIAS = re.compile(rf"\b(?:{_NAMES})\s+as\b")
+_NUMBER = re.compile(r"(?<![\w.])(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_SUSPECT = re.compile(r"-|0[xXoObB]")
+
+
+def _argument_text(text: str, start: int) -> str | None:
+    """The text between the parenthesis at ``start - 1`` and its match; None when a string or a
+    comment makes the scan unsure."""
+    depth = 1
+    for index in range(start, len(text)):
+        char = text[index]
+        if char in "\"'#":
+            return None
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                return text[start:index]
+    return None
+
+
+def _may_be_out_of_range(arguments: str) -> bool:
+    """The argument text has a minus sign, a non-decimal literal or a number >= 1."""
+    if _SUSPECT.search(arguments):
+        return True
+    return any(float(number) >= 1 for number in _NUMBER.findall(arguments))
 
 
 def _literal(node: cst.BaseExpression) -> float | None:
@@ -42,7 +72,6 @@ class DropoutProbabilityOutOfRange(Rule):
     name = "dropout-probability-out-of-range"
     summary = "A dropout probability outside [0, 1] (raises) or equal to 1 (drops everything)"
     severity = "error"
-    triggers = (r"(?i)dropout",)
 
     VALID = (
         "import torch.nn as nn\nd = nn.Dropout(0.1)\n",
@@ -57,6 +86,18 @@ class DropoutProbabilityOutOfRange(Rule):
         Invalid("import torch.nn.functional as F\ny = F.dropout(x, 1.0, training=True)\n"),
         Invalid("import torch\ny = torch.nn.functional.alpha_dropout(x, p=1.5, training=True)\n"),
     )
+
+    @classmethod
+    def may_match(cls, text: str) -> bool:
+        """Sound and selective: some dropout call's arguments hold a literal that can be out of
+        range (most files only write `nn.Dropout(0.1)` or `nn.Dropout(config.p)`)."""
+        if _ALIAS.search(text):
+            return True  # imported under another name: its calls do not spell the name
+        for match in _CALL.finditer(text):
+            arguments = _argument_text(text, match.end())
+            if arguments is None or _may_be_out_of_range(arguments):
+                return True
+        return False
 
     def check(self, model: SemanticModel) -> Iterator[Report]:
         for call in model.nodes(cst.Call):
