@@ -67,7 +67,7 @@ class InitSite:
                 elif self.param == "weight":
                     ranks.add(kind.weight_rank)
                 elif self.param == "bias":
-                    ranks.add(1 if kind.has_bias or kind.category == "norm" else None)
+                    ranks.add(1 if kind.has_bias else None)
                 else:
                     ranks.add(None)
         else:

@@ -94,7 +94,7 @@ class Layer:
         if param == "weight":
             return self.kind.weight_rank
         if param == "bias":
-            return 1 if self.kind.has_bias or self.kind.category == "norm" else None
+            return 1 if self.kind.has_bias else None
         return None
 
     def walk(self) -> Iterator[Layer]:
