@@ -94,7 +94,7 @@ def strip_data(node: cst.BaseExpression) -> tuple[cst.BaseExpression, bool]:
 class _InitFinder:
     def __init__(self, model: SemanticModel) -> None:
         self.model = model
-        self._applied: dict[cst.CSTNode, list[ModuleClass] | None] | None = None
+        self._applied: dict[cst.CSTNode, list[ModuleClass | None]] | None = None
 
     # -- which calls are init calls -------------------------------------------------------------
     def site(self, call: cst.Call) -> InitSite | None:
@@ -201,8 +201,6 @@ class _InitFinder:
             if isinstance(ancestor, cst.FunctionDef):
                 break
         # A parameter of a function given to .apply(), or of an _init_weights-style method.
-        if function is None and isinstance(model.parent.get(site.call), cst.Lambda):
-            function = None
         lambda_node = model.enclosing(site.call, cst.Lambda)
         holder: cst.CSTNode | None = lambda_node if lambda_node is not None else function
         if holder is None or not _has_parameter(holder, name.value):
@@ -220,26 +218,30 @@ class _InitFinder:
         site.layers = _narrow(layers, dispatch)
 
     def applied_to(self, holder: cst.CSTNode) -> list[ModuleClass] | None:
-        """Classes a function or lambda is applied to with ``.apply``; [] when applied to
-        something unknown; None when it is never given to ``.apply`` in this file."""
-        if self._applied is None:
-            self._applied = {}
-            for call in self.model.nodes(cst.Call):
-                if not (
-                    isinstance(call.func, cst.Attribute) and call.func.attr.value == "apply" and len(call.args) == 1
-                ):
-                    continue
-                function = self._function_of(call.args[0].value, call)
-                if function is None:
-                    continue
-                receiver = self._receiver_class(call.func.value, call)
-                known = self._applied.setdefault(function, [])
-                if known is not None:
-                    if receiver is None:
-                        self._applied[function] = [*known]  # applied to an unknown module too
-                    else:
-                        known.append(receiver)
-        return self._applied.get(holder)
+        """Classes of this file a function or lambda is given to with ``.apply``; None when it
+        is never given to ``.apply`` here. See ``applied_to_unknown`` for other receivers."""
+        self._index_apply_calls()
+        assert self._applied is not None
+        receivers = self._applied.get(holder)
+        return None if receivers is None else [r for r in receivers if r is not None]
+
+    def applied_to_unknown(self, holder: cst.CSTNode) -> bool:
+        """The function is also given to ``.apply`` of a module this file does not define."""
+        self._index_apply_calls()
+        assert self._applied is not None
+        return None in self._applied.get(holder, [])
+
+    def _index_apply_calls(self) -> None:
+        if self._applied is not None:
+            return
+        self._applied = {}
+        for call in self.model.nodes(cst.Call):
+            if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == "apply" and len(call.args) == 1):
+                continue
+            function = self._function_of(call.args[0].value, call)
+            if function is None:
+                continue
+            self._applied.setdefault(function, []).append(self._receiver_class(call.func.value, call))
 
     def _function_of(self, node: cst.BaseExpression, context: cst.CSTNode) -> cst.CSTNode | None:
         model = self.model
