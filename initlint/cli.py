@@ -74,11 +74,17 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of internal errors.")
+@click.option(
+    "--probe",
+    is_flag=True,
+    help="Also run the runtime probe (IL6xx) on every nn.Module class that builds without arguments "
+    "(imports the files: their code runs).",
+)
 def check(
     paths: tuple[Path, ...], select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...],
     fix: bool, unsafe_fixes: bool | None, diff: bool, output_format: str, exit_zero: bool, statistics: bool,
     no_cache: bool, cache_dir: Path | None, jobs: int | None, config_file: Path | None, stdin_filename: str | None,
-    quiet: bool, color: str, verbose: bool,
+    quiet: bool, color: str, verbose: bool, probe: bool = False,
 ) -> None:  # fmt: skip
     """Check PATHS (default: the current folder) for initialization bugs."""
     try:
@@ -100,7 +106,7 @@ def _check(
     paths: tuple[Path, ...], select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...],
     fix: bool, unsafe_fixes: bool | None, diff: bool, output_format: str, exit_zero: bool, statistics: bool,
     no_cache: bool, cache_dir: Path | None, jobs: int | None, config_file: Path | None, stdin_filename: str | None,
-    quiet: bool, color: str, verbose: bool,
+    quiet: bool, color: str, verbose: bool, probe: bool = False,
 ) -> int:  # fmt: skip
     from initlint.config import ConfigError, load_settings
 
@@ -150,6 +156,8 @@ def _check(
         display, options, mode=mode, unsafe=settings.unsafe_fixes, jobs=jobs or os.cpu_count() or 1, cache=cache
     )
     findings = _apply_per_file_ignores(result.findings, settings, cwd)
+    if probe and mode == "check":
+        findings = _apply_per_file_ignores(_with_probe(findings, display, codes, settings, verbose), settings, cwd)
 
     for message in result.messages:
         click.echo(f"initlint: {message}", err=True)
@@ -163,6 +171,29 @@ def _check(
     if exit_zero or not findings:
         return EXIT_OK
     return EXIT_FINDINGS
+
+
+def _with_probe(findings: list, display: list[str], codes, settings, verbose: bool) -> list:  # type: ignore[no-untyped-def,type-arg]
+    """Static findings plus the runtime probe's, the static ones marked when confirmed."""
+    from initlint.config import ConfigError
+
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        _fail("--probe needs torch, which is not installed (pip install initlint[runtime])")
+    from initlint.probe import parse_thresholds
+    from initlint.probe.collect import confirm, probe_files
+
+    try:
+        thresholds = parse_thresholds(settings.probe)
+    except ConfigError as exc:
+        _fail(str(exc))
+        raise AssertionError from exc
+    runtime, spans, messages = probe_files(display, frozenset(codes), thresholds, verbose)
+    if verbose:
+        for message in messages:
+            click.echo(f"initlint: {message}", err=True)
+    return sorted([*confirm(findings, spans), *runtime], key=lambda f: f.sort_key)
 
 
 def _apply_per_file_ignores(findings: list, settings, cwd: Path) -> list:  # type: ignore[type-arg]
@@ -284,3 +315,143 @@ def explain(rule: str) -> None:
         click.echo(read_doc(found.code).rstrip())
     except FileNotFoundError:
         _fail(f"no documentation installed for {found.code}")
+
+
+RUNTIME_CODES = ("IL601", "IL602", "IL603", "IL604", "IL605", "IL606", "IL607")
+
+
+def _runtime_selection(select: tuple[str, ...], ignore: tuple[str, ...]) -> frozenset[str]:
+    chosen = set(RUNTIME_CODES)
+    if select:
+        chosen = set()
+        for item in _split(select):
+            matched = {c for c in RUNTIME_CODES if c.startswith(item.upper())} or _runtime_by_name(item)
+            if not matched:
+                _fail(f"unknown runtime rule code or prefix: {item!r} (IL601-IL607)")
+            chosen |= matched
+    for item in _split(ignore):
+        matched = {c for c in RUNTIME_CODES if c.startswith(item.upper())} or _runtime_by_name(item)
+        if not matched:
+            _fail(f"unknown runtime rule code or prefix: {item!r} (IL601-IL607)")
+        chosen -= matched
+    return frozenset(chosen)
+
+
+def _runtime_by_name(name: str) -> set[str]:
+    from initlint.rules import BY_NAME
+
+    rule = BY_NAME.get(name.lower())
+    return {rule.code} if rule is not None and rule.code in RUNTIME_CODES else set()
+
+
+def _json_arg(value: str | None, option: str, kind: type) -> object:
+    import json
+
+    if value is None:
+        return kind()
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        _fail(f"{option} is not valid JSON: {exc.msg}")
+    if kind is list and not isinstance(parsed, list):
+        parsed = [parsed]
+    if not isinstance(parsed, kind):
+        _fail(f"{option} must be a JSON {'array' if kind is list else 'object'}")
+    return parsed
+
+
+@main.command()
+@click.argument("target")
+@click.option("--args", "args_json", help="JSON array of positional constructor arguments.")
+@click.option("--kwargs", "kwargs_json", help="JSON object of keyword constructor arguments.")
+@click.option("--init", "init_spec", help="FILE.py:FN or module:FN applied with model.apply(FN) after construction.")
+@click.option("--input-shape", help="Shape of a standard-normal input, e.g. 8,3,224,224.")
+@click.option("--input-fn", help="FILE.py:FN returning the input: a tensor, a tuple of args or a dict of kwargs.")
+@click.option("--batch", type=click.IntRange(min=1), help="Batch size of an inferred input (default 64).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default="float32", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds construction, input and the loss.")
+@click.option(
+    "--mode",
+    type=click.Choice(["train", "eval"]),
+    default="train",
+    show_default=True,
+    help="Module mode for the pass (dropout is off in both).",
+)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path), help="Write activation/gradient std per layer.")
+@click.option(
+    "--fail-on", type=click.Choice(["error", "warning", "never"]), default="warning", show_default=True,
+    help="Exit 1 when a finding of this severity (or worse) exists.",
+)  # fmt: skip
+@click.option("--select", multiple=True, help="Runtime rule codes or prefixes to report (IL601-IL607).")
+@click.option("--ignore", multiple=True, help="Runtime rule codes or prefixes to leave out.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    help="A pyproject.toml or initlint TOML file with [tool.initlint.probe] thresholds.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks.")
+def probe(
+    target: str, args_json: str | None, kwargs_json: str | None, init_spec: str | None, input_shape: str | None,
+    input_fn: str | None, batch: int | None, device: str, dtype: str, seed: int, mode: str, output_format: str,
+    plot_path: Path | None, fail_on: str, select: tuple[str, ...], ignore: tuple[str, ...], config_file: Path | None,
+    verbose: bool,
+) -> None:  # fmt: skip
+    """Build TARGET (path/to/file.py:Name or package.module:Name, a module class or a factory),
+    run one forward and backward pass, and report the scale of weights, activations and
+    gradients (IL601-IL607). Importing the target runs its code."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        _fail("the probe needs torch, which is not installed (pip install initlint[runtime])")
+    from initlint.config import ConfigError, load_settings
+    from initlint.probe import ProbeError, parse_thresholds
+
+    codes = _runtime_selection(select, ignore)
+    args = _json_arg(args_json, "--args", list)
+    kwargs = _json_arg(kwargs_json, "--kwargs", dict)
+    try:
+        settings = load_settings(config_file, Path.cwd())
+        thresholds = parse_thresholds(settings.probe)
+    except ConfigError as exc:
+        _fail(str(exc))
+        raise AssertionError from exc
+    try:
+        from initlint.probe.api import probe_target
+        from initlint.probe.inputs import parse_shape
+
+        shape = parse_shape(input_shape) if input_shape else None
+        result = probe_target(
+            target, args=args, kwargs=kwargs, init=init_spec, input_shape=shape, input_fn=input_fn, seed=seed,
+            verbose=verbose, device=device, dtype=dtype, mode=mode, thresholds=thresholds, codes=codes, batch=batch,
+            progress=output_format == "text",
+        )  # fmt: skip
+        if plot_path is not None:
+            from initlint.probe.plot import write_plot
+
+            write_plot(result, plot_path)
+    except ProbeError as exc:
+        if verbose:
+            import traceback
+
+            traceback.print_exc()
+        _fail(str(exc))
+        raise AssertionError from exc
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        raise
+    except Exception as exc:
+        if verbose:
+            import traceback
+
+            traceback.print_exc()
+        _fail(f"internal error: {type(exc).__name__}: {exc}")
+        raise AssertionError from exc
+    from initlint.probe.report import render_json, render_text
+
+    click.echo(render_json(result) if output_format == "json" else render_text(result))
+    rank = {"error": 2, "warning": 1}
+    floor = {"error": 2, "warning": 1, "never": 99}[fail_on]
+    sys.exit(EXIT_FINDINGS if any(rank.get(f.severity, 0) >= floor for f in result.findings) else EXIT_OK)

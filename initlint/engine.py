@@ -27,7 +27,7 @@ class LintOptions:
 
     @property
     def rules(self) -> list[type[Rule]]:
-        return [BY_CODE[c] for c in sorted(self.codes) if c not in ENGINE_CODES]
+        return [BY_CODE[c] for c in sorted(self.codes) if c not in ENGINE_CODES and not BY_CODE[c].runtime]
 
 
 @dataclass

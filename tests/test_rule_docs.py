@@ -34,7 +34,8 @@ def test_doc_exists_with_metadata(rule):
         assert doc.sections.get(section, "").strip(), f"{rule.code}: empty section {section!r}"
 
 
-@pytest.mark.parametrize("rule", [r for r in RULES if r.values[0].code not in ENGINE])
+# Runtime rules (IL6xx) have examples the static linter cannot judge: tests/test_probe.py probes them.
+@pytest.mark.parametrize("rule", [r for r in RULES if r.values[0].code not in ENGINE and not r.values[0].runtime])
 def test_doc_examples_run(rule):
     doc = parse_doc(doc_path(rule.code).read_text(encoding="utf-8"))
     assert doc.example and doc.use_instead, f"{rule.code}: the doc needs an Example and a Use instead block"

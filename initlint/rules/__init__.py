@@ -23,6 +23,7 @@ from initlint.rules.il404_uninitialized_parameter import UninitializedParameter
 from initlint.rules.il406_init_before_layers import InitBeforeLayers
 from initlint.rules.il407_constant_hidden_weight import ConstantHiddenWeight
 from initlint.rules.meta import InternalError, SyntaxErrorRule, UnreadableFile
+from initlint.rules.runtime import RUNTIME_RULES
 
 ALL_RULES: tuple[type[Rule], ...] = (
     DeprecatedInitAlias,
@@ -47,6 +48,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     SyntaxErrorRule,
     UnreadableFile,
     InternalError,
+    *RUNTIME_RULES,
 )
 BY_CODE: dict[str, type[Rule]] = {rule.code: rule for rule in ALL_RULES}
 BY_NAME: dict[str, type[Rule]] = {rule.name: rule for rule in ALL_RULES}

@@ -55,6 +55,8 @@ class Rule:
     needs_torch: ClassVar[bool] = True  # only fires in files that import torch (or an init alias)
     # Reads init sites: a configured init alias in the text satisfies the triggers too.
     uses_init_aliases: ClassVar[bool] = False
+    # Measured by the runtime probe (IL6xx), never run by the static engine.
+    runtime: ClassVar[bool] = False
 
     VALID: ClassVar[tuple[str, ...]] = ()
     INVALID: ClassVar[tuple[Invalid, ...]] = ()

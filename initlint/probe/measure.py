@@ -1,0 +1,419 @@
+"""One forward and one backward pass with hooks. Statistics are computed inside the hooks on the
+device and kept as device tensors; the host reads them once, at the end. No activation is kept,
+and the hooks are removed even when the pass fails."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from initlint.probe.inputs import ModelInput, iter_tensors
+
+ACTIVATIONS: tuple[type[nn.Module], ...] = (
+    nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.RReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish,
+    nn.Hardswish, nn.Hardsigmoid, nn.Hardtanh, nn.Tanh, nn.Sigmoid, nn.Softplus, nn.Softsign, nn.Tanhshrink,
+    nn.LogSigmoid, nn.Threshold,
+)  # fmt: skip
+# Units of these are exactly zero on their negative side, so a unit can be dead over a whole batch.
+RELU_FAMILY: tuple[type[nn.Module], ...] = (nn.ReLU, nn.ReLU6, nn.Threshold)
+_ACTIVATION_NAME = re.compile(r"(GELU|ReLU|SiLU|Swish|Mish|Tanh|Sigmoid|Activation)$", re.IGNORECASE)
+_NORM_NAME = re.compile(r"Norm", re.IGNORECASE)
+NORMS: tuple[type[nn.Module], ...] = (
+    nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm,
+    *((nn.RMSNorm,) if hasattr(nn, "RMSNorm") else ()),
+)  # fmt: skip
+DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
+CONTAINERS = (nn.Sequential, nn.ModuleList)
+
+# Columns of the per-call activation statistics.
+A_IN_STD, A_MEAN, A_STD, A_NONFINITE, A_DEAD = range(5)
+# Columns of the per-layer parameter statistics.
+P_MEAN, P_STD, P_NONFINITE, P_HUGE, P_DENORMAL, P_SYMMETRIC = range(6)
+
+
+def is_activation(module: nn.Module) -> bool:
+    if isinstance(module, ACTIVATIONS):
+        return True
+    return not any(True for _ in module.children()) and bool(_ACTIVATION_NAME.search(type(module).__name__))
+
+
+def is_relu_family(module: nn.Module) -> bool:
+    if isinstance(module, RELU_FAMILY):
+        return True
+    name = type(module).__name__
+    return not isinstance(module, ACTIVATIONS) and name.endswith("ReLU") and not re.search("Leaky|PReLU|RReLU", name)
+
+
+def is_norm(module: nn.Module) -> bool:
+    return isinstance(module, NORMS) or bool(_NORM_NAME.search(type(module).__name__))
+
+
+def weight_of(module: nn.Module) -> torch.Tensor | None:
+    weight = module._parameters.get("weight")
+    if isinstance(weight, torch.Tensor):
+        return weight
+    for param in module.parameters(recurse=False):
+        if param.dim() >= 2:
+            return param
+    return None
+
+
+def fans(module: nn.Module, weight: torch.Tensor) -> tuple[int, int] | None:
+    """fan_in, fan_out as nn.init computes them (transformers' Conv1D stores its weight transposed)."""
+    if weight.dim() < 2:
+        return None
+    receptive = math.prod(weight.shape[2:]) if weight.dim() > 2 else 1
+    rows, cols = int(weight.shape[0]), int(weight.shape[1])
+    if type(module).__name__ == "Conv1D" and weight.dim() == 2:
+        rows, cols = cols, rows
+    return cols * receptive, rows * receptive
+
+
+@dataclass
+class LayerInfo:
+    """What is known about a module on the host, without any sync."""
+
+    name: str
+    type: str
+    kind: str  # weight | embedding | norm | activation | block | other
+    trunk: bool
+    relu_family: bool = False
+    shape: tuple[int, ...] = ()
+    fan_in: int | None = None
+    fan_out: int | None = None
+    param_row: int | None = None  # row in the parameter statistics
+    has_grad: bool = False
+
+
+@dataclass
+class CallRecord:
+    """One call of a hooked module, in the order calls begin (pre-order)."""
+
+    layer: LayerInfo
+    call: int
+    order: int
+    normalized: bool = False  # its output goes straight into a norm (judged after the norm)
+    float_out: bool = False
+    finished: int = -1  # position in the order calls end
+
+
+@dataclass
+class Measurement:
+    layers: list[LayerInfo]
+    calls: list[CallRecord]
+    activation: list[list[float]]  # per call: A_* columns
+    out_grad: list[list[float]]  # per call: [std, nonfinite]
+    params: list[list[float]]  # per parametric layer: P_* columns
+    weight_grad: list[list[float]]  # per parametric layer: [std, nonfinite]
+    input_std: float | None
+    output_nonfinite: float = 0.0
+    loss_nonfinite: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def classify(model: nn.Module) -> dict[nn.Module, LayerInfo]:
+    """The modules worth a row: those with parameters, activations, norms, and the trunk (the
+    model's children and the members of Sequential/ModuleList containers: the main path)."""
+    trunk: set[int] = {id(m) for m in model.children()}
+    for module in model.modules():
+        if isinstance(module, CONTAINERS):
+            trunk.update(id(m) for m in module.children())
+    infos: dict[nn.Module, LayerInfo] = {}
+    seen: set[int] = set()
+    for name, module in model.named_modules():
+        if id(module) in seen:
+            continue
+        seen.add(id(module))
+        own_params = [p for p in module.parameters(recurse=False)]
+        if is_norm(module):
+            kind = "norm"
+        elif is_activation(module):
+            kind = "activation"
+        elif isinstance(module, nn.Embedding | nn.EmbeddingBag):
+            kind = "embedding"
+        elif own_params and weight_of(module) is not None:
+            kind = "weight"
+        elif own_params:
+            kind = "other"
+        elif id(module) in trunk and not isinstance(module, (*CONTAINERS, *DROPOUTS, nn.Identity)):
+            kind = "block"
+        else:
+            continue
+        info = LayerInfo(name or "(model)", type(module).__name__, kind, id(module) in trunk)
+        info.relu_family = kind == "activation" and is_relu_family(module)
+        weight = weight_of(module) if own_params else None
+        if weight is not None:
+            info.shape = tuple(weight.shape)
+            fan = fans(module, weight) if kind == "weight" else None
+            if fan is not None:
+                info.fan_in, info.fan_out = fan
+        elif own_params:
+            info.shape = tuple(own_params[0].shape)
+        infos[module] = info
+    return infos
+
+
+def _first_float(value: Any) -> torch.Tensor | None:
+    for tensor in iter_tensors(value):
+        if tensor.is_floating_point() or tensor.is_complex():
+            return tensor
+    return None
+
+
+def _nan(device: torch.device) -> torch.Tensor:
+    return torch.full((), float("nan"), device=device)
+
+
+class Prober:
+    """Hooks a model, runs it once forward and backward, and collects device statistics."""
+
+    def __init__(self, model: nn.Module, huge_value: float = 1e10, progress: Callable[[], None] | None = None):
+        self.model = model
+        self.huge_value = huge_value
+        self.progress = progress
+        self.infos = classify(model)
+        self.layers = list(self.infos.values())
+        self.calls: list[CallRecord] = []
+        self.act_stats: list[torch.Tensor | None] = []
+        self.grad_stats: dict[int, torch.Tensor] = {}
+        self._active: dict[int, list[int]] = {}  # module id -> stack of open call indices
+        self._call_counts: dict[int, int] = {}
+        self._finished = 0
+        self._last_leaf: tuple[int, int] | None = None  # (call index, data_ptr of its output)
+        self._norm_outputs: set[int] = set()
+        self._last_weight_conv = False
+        self._handles: list[Any] = []
+        self._pending_in: dict[int, torch.Tensor | None] = {}
+
+    # ---- hooks -------------------------------------------------------------------------
+    def _pre(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        info = self.infos[module]
+        count = self._call_counts.get(id(module), 0)
+        self._call_counts[id(module)] = count + 1
+        index = len(self.calls)
+        self.calls.append(CallRecord(info, count, index))
+        self.act_stats.append(None)
+        self._active.setdefault(id(module), []).append(index)
+        x = _first_float((args, kwargs))
+        in_std = x.detach().float().std() if x is not None and x.numel() > 1 else None
+        self._pending_in[index] = in_std
+        if info.kind == "norm" and x is not None and self._last_leaf is not None:
+            leaf_index, ptr = self._last_leaf
+            if x.data_ptr() == ptr:
+                self.calls[leaf_index].normalized = True
+
+    def _post(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any) -> None:
+        info = self.infos[module]
+        index = self._active[id(module)].pop()
+        record = self.calls[index]
+        record.finished = self._finished
+        self._finished += 1
+        in_std = self._pending_in.pop(index, None)
+        out = _first_float(output)
+        device = out.device if out is not None else (in_std.device if in_std is not None else None)
+        if out is None or device is None:
+            if self.progress:
+                self.progress()
+            return
+        record.float_out = True
+        y = out.detach()
+        yf = y.float()
+        if yf.numel() > 1:
+            std, mean = torch.std_mean(yf)
+        else:
+            std, mean = _nan(device), yf.reshape(()).clone()
+        nonfinite = (~torch.isfinite(yf)).sum().float()
+        dead = _nan(device)
+        if info.relu_family and yf.dim() >= 2:
+            unit_dim = 1 if yf.dim() != 3 or self._last_weight_conv else -1
+            units = yf.movedim(unit_dim, -1)
+            active = units.reshape(-1, units.shape[-1]).gt(0).any(0)
+            dead = 1.0 - active.float().mean()
+        self.act_stats[index] = torch.stack(
+            [in_std if in_std is not None else _nan(device), mean, std, nonfinite, dead]
+        )
+        if info.kind == "weight":
+            self._last_weight_conv = isinstance(module, nn.modules.conv._ConvNd)
+        if info.kind == "norm":
+            self._norm_outputs.add(y.data_ptr())
+        elif info.kind in ("block",) or not any(True for _ in module.children()):
+            if y.data_ptr() in self._norm_outputs:
+                record.normalized = True
+        if not any(True for _ in module.children()):
+            self._last_leaf = (index, y.data_ptr())
+        if out.requires_grad:
+            out.register_hook(self._grad_hook(index))
+        if self.progress:
+            self.progress()
+
+    def _grad_hook(self, index: int) -> Callable[[torch.Tensor], None]:
+        def hook(grad: torch.Tensor) -> None:
+            g = grad.detach().float()
+            std = g.std() if g.numel() > 1 else _nan(g.device)
+            self.grad_stats[index] = torch.stack([std, (~torch.isfinite(g)).sum().float()])
+
+        return hook
+
+    # ---- the pass ----------------------------------------------------------------------
+    def run(self, inputs: ModelInput, seed: int) -> Measurement:
+        try:
+            for module in self.infos:
+                self._handles.append(module.register_forward_pre_hook(self._pre, with_kwargs=True))
+                self._handles.append(module.register_forward_hook(self._post, with_kwargs=True))
+            output = self.model(*inputs.args, **inputs.kwargs)
+            outputs = [t for t in iter_tensors(output) if t.is_floating_point()]
+            device = outputs[0].device if outputs else None
+            loss = None
+            out_nonfinite = []
+            generator = torch.Generator().manual_seed(seed + 1)
+            for tensor in outputs:
+                out_nonfinite.append((~torch.isfinite(tensor.detach())).sum().float())
+                if not tensor.requires_grad:
+                    continue
+                direction = torch.randn(tensor.shape, generator=generator).to(tensor.device, torch.float32)
+                term = (tensor.float() * direction).sum() / math.sqrt(max(tensor.numel(), 1))
+                loss = term if loss is None else loss + term
+            del output, outputs
+            params, owners = self._parameters()
+            grads: list[torch.Tensor | None] = [None] * len(params)
+            loss_nonfinite = None
+            if loss is not None:
+                trainable = [i for i, p in enumerate(params) if p.requires_grad]
+                computed = torch.autograd.grad(
+                    loss, [params[i] for i in trainable], allow_unused=True, materialize_grads=False
+                )
+                for i, g in zip(trainable, computed, strict=True):
+                    grads[i] = g
+                loss_nonfinite = (~torch.isfinite(loss.detach())).float()
+                del loss
+            return self._collect(params, owners, grads, out_nonfinite, loss_nonfinite, device, inputs)
+        finally:
+            for handle in self._handles:
+                handle.remove()
+            self._handles.clear()
+
+    def _parameters(self) -> tuple[list[torch.Tensor], list[list[int]]]:
+        """Unique parameters, and for each parametric layer the indices of its own parameters."""
+        params: list[torch.Tensor] = []
+        index_of: dict[int, int] = {}
+        owners: list[list[int]] = []
+        row = 0
+        for module, info in self.infos.items():
+            own = list(module.parameters(recurse=False))
+            if not own:
+                continue
+            info.param_row = row
+            row += 1
+            indices = []
+            for p in own:
+                if id(p) not in index_of:
+                    index_of[id(p)] = len(params)
+                    params.append(p)
+                indices.append(index_of[id(p)])
+            owners.append(indices)
+            info.has_grad = any(p.requires_grad for p in own)
+        return params, owners
+
+    def _collect(
+        self,
+        params: list[torch.Tensor],
+        owners: list[list[int]],
+        grads: list[torch.Tensor | None],
+        out_nonfinite: list[torch.Tensor],
+        loss_nonfinite: torch.Tensor | None,
+        device: torch.device | None,
+        inputs: ModelInput,
+    ) -> Measurement:
+        if device is None:
+            device = params[0].device if params else torch.device("cpu")
+        nan = _nan(device)
+        modules = [m for m in self.infos if any(True for _ in m.parameters(recurse=False))]
+        param_rows: list[torch.Tensor] = []
+        wgrad_rows: list[torch.Tensor] = []
+        for module, indices in zip(modules, owners, strict=True):
+            info = self.infos[module]
+            weight = weight_of(module)
+            main = weight if weight is not None else params[indices[0]]
+            w = main.detach().float()
+            if w.numel() > 1:
+                std, mean = torch.std_mean(w)
+            else:
+                std, mean = nan, w.reshape(-1)[0] if w.numel() else nan
+            nonfinite = torch.zeros((), device=w.device)
+            huge = torch.zeros((), device=w.device)
+            denormal = torch.zeros((), device=w.device)
+            for i in indices:
+                p = params[i].detach()
+                if not p.is_floating_point() or p.numel() == 0:
+                    continue
+                a = p.abs()
+                tiny = torch.finfo(p.dtype).tiny
+                nonfinite = nonfinite + (~torch.isfinite(p)).sum().float()
+                huge = huge + (a > self.huge_value).sum().float()
+                denormal = denormal + ((a > 0) & (a < tiny)).sum().float()
+            symmetric = torch.zeros((), device=w.device)
+            if info.kind == "weight" and w.dim() >= 2:
+                rows = w.t() if info.type == "Conv1D" and w.dim() == 2 else w
+                rows = rows.reshape(rows.shape[0], -1)
+                if rows.shape[0] > 1:
+                    same = (rows - rows[:1]).abs().amax() == 0
+                    symmetric = (same & (rows.abs().amax() > 0)).float()
+            param_rows.append(torch.stack([mean, std, nonfinite, huge, denormal, symmetric]).to(device))
+            main_index = next((i for i in indices if params[i] is main), None)
+            g = grads[main_index] if main_index is not None else None
+            g_nonfinite = torch.zeros((), device=device)
+            for i in indices:
+                if grads[i] is not None:
+                    g_nonfinite = g_nonfinite + (~torch.isfinite(grads[i])).sum().float().to(device)
+            gstd = g.detach().float().std().to(device) if g is not None and g.numel() > 1 else nan
+            wgrad_rows.append(torch.stack([gstd, g_nonfinite]))
+        x = _first_float((inputs.args, inputs.kwargs))
+        input_std = x.detach().float().std().to(device) if x is not None and x.numel() > 1 else nan
+        n = len(self.calls)
+        act = [s.to(device) if s is not None else torch.full((5,), float("nan"), device=device) for s in self.act_stats]
+        ograd = [
+            self.grad_stats[i].to(device) if i in self.grad_stats else torch.full((2,), float("nan"), device=device)
+            for i in range(n)
+        ]
+        pieces = [
+            torch.stack(act).reshape(-1) if act else torch.zeros(0, device=device),
+            torch.stack(ograd).reshape(-1) if ograd else torch.zeros(0, device=device),
+            torch.stack(param_rows).reshape(-1) if param_rows else torch.zeros(0, device=device),
+            torch.stack(wgrad_rows).reshape(-1) if wgrad_rows else torch.zeros(0, device=device),
+            input_std.reshape(1),
+            (torch.stack(out_nonfinite).sum() if out_nonfinite else torch.zeros((), device=device)).reshape(1),
+            (loss_nonfinite if loss_nonfinite is not None else torch.zeros((), device=device)).reshape(1),
+        ]
+        flat = torch.cat(pieces).cpu().tolist()  # the one host sync
+        self.act_stats.clear()
+        self.grad_stats.clear()
+        pos = 0
+
+        def take(count: int, width: int) -> list[list[float]]:
+            nonlocal pos
+            rows = [flat[pos + i * width : pos + (i + 1) * width] for i in range(count)]
+            pos += count * width
+            return rows
+
+        activation = take(n, 5)
+        out_grad = take(n, 2)
+        params_stats = take(len(param_rows), 6)
+        weight_grad = take(len(wgrad_rows), 2)
+        input_value, output_nonfinite, loss_nf = flat[pos], flat[pos + 1], flat[pos + 2]
+        return Measurement(
+            self.layers,
+            self.calls,
+            activation,
+            out_grad,
+            params_stats,
+            weight_grad,
+            None if math.isnan(input_value) else input_value,
+            output_nonfinite,
+            loss_nf,
+        )

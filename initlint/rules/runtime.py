@@ -1,0 +1,82 @@
+"""The runtime rules IL601-IL607. `initlint probe` (and `initlint check --probe`) reports them
+from one measured forward and backward pass; the static engine never runs them (``runtime``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, ClassVar
+
+from initlint.rules.base import Report, Rule
+
+if TYPE_CHECKING:
+    from initlint.semantic import SemanticModel
+
+
+class RuntimeRule(Rule):
+    runtime: ClassVar[bool] = True
+    needs_torch = True
+    # Never matches a file's text: the static engine has nothing to check for these.
+    triggers = (r"(?!x)x",)
+
+    def check(self, model: SemanticModel) -> Iterator[Report]:  # measured by initlint.probe, not read from code
+        return iter(())
+
+
+class ActivationVanishing(RuntimeRule):
+    code = "IL601"
+    name = "activation-vanishing"
+    summary = "Runtime: hidden activations shrink far below the input's scale"
+    severity = "error"
+
+
+class ActivationExploding(RuntimeRule):
+    code = "IL602"
+    name = "activation-exploding"
+    summary = "Runtime: hidden activations grow far above the input's scale"
+    severity = "error"
+
+
+class GradientImbalance(RuntimeRule):
+    code = "IL603"
+    name = "gradient-imbalance"
+    summary = "Runtime: weight gradients of the first and last layers differ by more than 100x"
+    severity = "warning"
+
+
+class DeadUnits(RuntimeRule):
+    code = "IL604"
+    name = "dead-units"
+    summary = "Runtime: most units of a ReLU-family layer are never active over the batch"
+    severity = "warning"
+
+
+class SymmetricWeights(RuntimeRule):
+    code = "IL605"
+    name = "symmetric-weights"
+    summary = "Runtime: a hidden weight matrix whose output units are identical (constant init)"
+    severity = "error"
+
+
+class NonFinite(RuntimeRule):
+    code = "IL606"
+    name = "non-finite"
+    summary = "Runtime: NaN or Inf in a parameter, an activation or a gradient"
+    severity = "error"
+
+
+class UninitializedMemory(RuntimeRule):
+    code = "IL607"
+    name = "uninitialized-memory"
+    summary = "Runtime: parameter values that look like raw memory (huge, denormal or NaN)"
+    severity = "error"
+
+
+RUNTIME_RULES: tuple[type[RuntimeRule], ...] = (
+    ActivationVanishing,
+    ActivationExploding,
+    GradientImbalance,
+    DeadUnits,
+    SymmetricWeights,
+    NonFinite,
+    UninitializedMemory,
+)
