@@ -10,18 +10,21 @@ from initlint.rules.il104_data_attribute_init import DataAttributeInit
 from initlint.rules.il105_variable_wrapper import VariableWrapper
 from initlint.rules.il106_exact_type_dispatch import ExactTypeDispatch
 from initlint.rules.il107_classname_string_dispatch import ClassnameStringDispatch
+from initlint.rules.il201_init_activation_mismatch import InitActivationMismatch
+from initlint.rules.il202_selu_requires_lecun import SeluRequiresLecun
+from initlint.rules.il203_variance_not_preserved import VarianceNotPreserved
 from initlint.rules.il301_init_shape_mismatch import InitShapeMismatch
 from initlint.rules.il302_invalid_init_argument import InvalidInitArgument
 from initlint.rules.il303_trunc_normal_absolute_bounds import TruncNormalAbsoluteBounds
 from initlint.rules.il304_norm_weight_zero_mean import NormWeightZeroMean
-from initlint.rules.il501_functional_dropout_always_on import FunctionalDropoutAlwaysOn
-from initlint.rules.il502_dropout_probability_out_of_range import DropoutProbabilityOutOfRange
 from initlint.rules.il401_optional_bias_unguarded import OptionalBiasUnguarded
 from initlint.rules.il402_apply_called_with_call_result import ApplyCalledWithCallResult
 from initlint.rules.il403_init_in_forward import InitInForward
 from initlint.rules.il404_uninitialized_parameter import UninitializedParameter
 from initlint.rules.il406_init_before_layers import InitBeforeLayers
 from initlint.rules.il407_constant_hidden_weight import ConstantHiddenWeight
+from initlint.rules.il501_functional_dropout_always_on import FunctionalDropoutAlwaysOn
+from initlint.rules.il502_dropout_probability_out_of_range import DropoutProbabilityOutOfRange
 from initlint.rules.meta import InternalError, SyntaxErrorRule, UnreadableFile
 from initlint.rules.runtime import RUNTIME_RULES
 
@@ -45,11 +48,15 @@ ALL_RULES: tuple[type[Rule], ...] = (
     UninitializedParameter,
     InitBeforeLayers,
     ConstantHiddenWeight,
+    InitActivationMismatch,
+    SeluRequiresLecun,
+    VarianceNotPreserved,
     SyntaxErrorRule,
     UnreadableFile,
     InternalError,
     *RUNTIME_RULES,
 )
+ALL_RULES = tuple(sorted(ALL_RULES, key=lambda rule: rule.code))  # listings in code order
 BY_CODE: dict[str, type[Rule]] = {rule.code: rule for rule in ALL_RULES}
 BY_NAME: dict[str, type[Rule]] = {rule.name: rule for rule in ALL_RULES}
 # The engine reports these; they cannot be switched off by selection (only by noqa or ignore).

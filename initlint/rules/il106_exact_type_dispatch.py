@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.rules.triggers import init_code_possible
 from initlint.semantic import SemanticModel
 from initlint.semantic.tensors import is_init_code
 
@@ -26,9 +27,11 @@ class ExactTypeDispatch(Rule):
         # A comparison with type(...) or .__class__ on either side ...
         r"(?:\btype\s*\(|__class__)[\s\S]{0,200}?(?:==|!=|\bis\b|\bin\b)|(?:==|!=|\bis\b|\bin\b)\s*(?:\btype\s*\(|[\w.]+\.__class__)",
         r"\bnn\b",
-        # ... in init code, which touches a weight or bias or calls nn.init.
-        r"weight|bias|\binit\b",
     )
+
+    @classmethod
+    def may_match(cls, text: str) -> bool:
+        return super().may_match(text) and init_code_possible(text)  # only init code is checked
 
     VALID = (
         "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Linear):\n        nn.init.zeros_(m.bias)\n",

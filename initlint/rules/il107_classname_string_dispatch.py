@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.triggers import init_code_possible
 from initlint.semantic import SemanticModel
 from initlint.semantic.tensors import is_init_code, single_assignment
 
@@ -42,7 +43,11 @@ class ClassnameStringDispatch(Rule):
     summary = "Init code that matches `'Conv'` in a class name also catches unintended classes; use `isinstance`"
     severity = "warning"
     fix_applicability = None
-    triggers = (r"__class__\s*\.\s*__name__|\btype\s*\([\s\S]{0,200}?\)\s*\.\s*__name__", r"weight|bias|\binit\b")
+    triggers = (r"__class__\s*\.\s*__name__|\btype\s*\([\s\S]{0,200}?\)\s*\.\s*__name__",)
+
+    @classmethod
+    def may_match(cls, text: str) -> bool:
+        return super().may_match(text) and init_code_possible(text)  # only init code is checked
 
     VALID = (
         "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Conv2d):\n        nn.init.zeros_(m.bias)\n",

@@ -5,9 +5,10 @@ from collections.abc import Iterator
 import libcst as cst
 
 from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.activations import activation_class, assumed_activation, contradicts, explicitly_named
-from initlint.semantic.chains import INIT_TRIGGER, plain_edges
+from initlint.semantic.chains import plain_edges
 from initlint.semantic.inits import InitSite
 from initlint.semantic.modules import Layer
 

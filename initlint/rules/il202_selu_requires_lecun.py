@@ -4,8 +4,9 @@ import math
 from collections.abc import Iterator
 
 from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
-from initlint.semantic.chains import INIT_TRIGGER, is_hidden
+from initlint.semantic.chains import is_hidden
 from initlint.semantic.inits import InitSite
 from initlint.semantic.modules import Layer
 

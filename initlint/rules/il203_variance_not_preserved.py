@@ -4,8 +4,9 @@ import math
 from collections.abc import Iterator
 
 from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
-from initlint.semantic.chains import INIT_TRIGGER, Step, chains, weight_sites
+from initlint.semantic.chains import Step, chains, weight_sites
 from initlint.semantic.inits import InitSite
 
 LOW, HIGH = 0.1, 10.0  # predicted total std gain outside this range is flagged

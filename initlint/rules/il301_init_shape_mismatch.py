@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.catalog import LAYERS
 from initlint.semantic.inits import InitSite
@@ -47,7 +48,11 @@ class InitShapeMismatch(Rule):
     name = "init-shape-mismatch"
     summary = "An init function on a tensor of a rank it rejects (`eye_` on a conv weight, Xavier on a bias)"
     severity = "error"
-    triggers = (r"\b(?:eye|sparse|dirac|xavier_uniform|xavier_normal|kaiming_uniform|kaiming_normal|orthogonal)_?\b",)
+    triggers = (
+        r"\b(?:eye|sparse|dirac|xavier_uniform|xavier_normal|kaiming_uniform|kaiming_normal|orthogonal)_?\b",
+        INIT_TRIGGER,
+    )
+    uses_init_aliases = True
 
     VALID = (
         "import torch.nn as nn\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"

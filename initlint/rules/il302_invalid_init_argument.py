@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.catalog import GAIN_NAMES
 from initlint.semantic.schemes import SIGNATURES, bind_arguments, canonical
@@ -35,7 +36,11 @@ class InvalidInitArgument(Rule):
     name = "invalid-init-argument"
     summary = "An nn.init argument that raises or is meaningless (`uniform_(w, 1, 0)`, `std=0`, `nonlinearity='gelu'`)"
     severity = "error"
-    triggers = (r"\b(?:uniform|normal|trunc_normal|sparse|kaiming_uniform|kaiming_normal|calculate_gain)_?\b",)
+    triggers = (
+        r"\b(?:uniform|normal|trunc_normal|sparse|kaiming_uniform|kaiming_normal|calculate_gain)_?\b",
+        INIT_TRIGGER,
+    )
+    uses_init_aliases = True
 
     VALID = (
         "import torch.nn as nn\nnn.init.uniform_(w, -0.1, 0.1)\n",

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.values import evaluate
 
@@ -19,7 +20,8 @@ class TruncNormalAbsoluteBounds(Rule):
     summary = "`trunc_normal_(w, std=0.02)` keeps the absolute bounds a=-2, b=2: nothing is truncated"
     severity = "info"
     default_enabled = False
-    triggers = (r"\btrunc_normal",)
+    triggers = (r"\btrunc_normal", INIT_TRIGGER)
+    uses_init_aliases = True
 
     VALID = (
         "import torch.nn as nn\nnn.init.trunc_normal_(w, std=0.02, a=-0.04, b=0.04)\n",

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.catalog import LAYERS
 from initlint.semantic.inits import InitSite
@@ -29,7 +30,8 @@ class NormWeightZeroMean(Rule):
     name = "norm-weight-zero-mean"
     summary = "A norm layer's weight (its scale, gamma) drawn around 0 rather than 1"
     severity = "warning"
-    triggers = (r"\b(?:normal|trunc_normal|uniform)_", r"Norm")
+    triggers = (r"\b(?:normal|trunc_normal|uniform)_", r"Norm", INIT_TRIGGER)
+    uses_init_aliases = True
 
     VALID = (
         "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.BatchNorm2d):\n"

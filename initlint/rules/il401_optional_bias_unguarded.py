@@ -6,6 +6,7 @@ import libcst as cst
 
 from initlint.finding import Edit
 from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.inits import APPLIED_BY_CONVENTION, InitSite
 from initlint.semantic.modules import Layer, ModuleClass
@@ -23,7 +24,8 @@ class OptionalBiasUnguarded(Rule):
     summary = "An init of `m.bias` reaching layers built with `bias=False` (where `.bias` is None) without a guard"
     severity = "error"
     fix_applicability = "safe"
-    triggers = (r"bias",)
+    triggers = (r"bias", INIT_TRIGGER)
+    uses_init_aliases = True
 
     VALID = (
         "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Linear):\n        nn.init.xavier_uniform_(m.weight)\n"

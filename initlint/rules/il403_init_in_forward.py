@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.catalog import LAYERS
 from initlint.semantic.modules import ModuleClass
@@ -18,7 +19,8 @@ class InitInForward(Rule):
     name = "init-in-forward"
     summary = "An init of the module's own parameters inside `forward` re-initializes them on every call"
     severity = "error"
-    triggers = (r"def\s+forward\b", r"init\.|_\s*\(|reset_parameters|\.apply\s*\(")
+    triggers = (r"def\s+forward\b", INIT_TRIGGER + r"|reset_parameters|\.\s*apply\s*\(")
+    uses_init_aliases = True
 
     VALID = (
         # deliberate lazy, data-dependent init (ActNorm)

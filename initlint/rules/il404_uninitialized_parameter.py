@@ -22,7 +22,8 @@ class UninitializedParameter(Rule):
     name = "uninitialized-parameter"
     summary = "`nn.Parameter(torch.empty(...))` that nothing in the file ever fills: it trains from garbage memory"
     severity = "error"
-    triggers = (r"Parameter", r"\b(?:empty|Tensor|FloatTensor)\s*\(")
+    # nn.Parameter(torch.empty(...)) and the legacy constructors, written inside the call.
+    triggers = (r"Parameter\s*\((?:\s|#[^\n]*)*[\w.\s]*?\b(?:empty|Tensor|FloatTensor)\s*\(",)
 
     VALID = (
         "import torch\nimport torch.nn as nn\nclass Scale(nn.Module):\n    def __init__(self, n):\n"

@@ -20,7 +20,7 @@ class InitBeforeLayers(Rule):
     name = "init-before-layers"
     summary = "`self.apply(init)` / `self.reset_parameters()` in `__init__` before the layers it should reach exist"
     severity = "error"
-    triggers = (r"apply|reset_parameters|init_weights|initialize_weights",)
+    triggers = (r"self\s*\.\s*(?:apply|_?reset_parameters|_?init_weights|_?initialize_weights)\s*\(",)
 
     VALID = (
         "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Linear):\n        nn.init.zeros_(m.bias)\n"

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.modules import Layer
 
@@ -16,7 +17,8 @@ class ConstantHiddenWeight(Rule):
     name = "constant-hidden-weight"
     summary = "A constant non-zero weight on a layer that feeds another layer: its units stay identical forever"
     severity = "error"
-    triggers = (r"ones_|constant_|fill_",)
+    triggers = (r"ones_|constant_|fill_", INIT_TRIGGER)
+    uses_init_aliases = True
 
     VALID = (
         # zeros: deliberate (last / residual layer)

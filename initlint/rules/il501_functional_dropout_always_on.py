@@ -10,7 +10,8 @@ from initlint.semantic import SemanticModel
 from initlint.semantic.catalog import FUNCTIONAL_DROPOUT
 
 _FUNCTIONAL = "torch.nn.functional."
-_CALL = re.compile(r"\b(?:" + "|".join(sorted(FUNCTIONAL_DROPOUT, key=len, reverse=True)) + r")\s*\(")
+# `self.dropout(x)` calls a module, never torch.nn.functional.
+_CALL = re.compile(r"(?<!self\.)\b(?:" + "|".join(sorted(FUNCTIONAL_DROPOUT, key=len, reverse=True)) + r")\s*\(")
 _ALIAS = re.compile(r"\b(?:" + "|".join(sorted(FUNCTIONAL_DROPOUT)) + r")\s+as\b")
 _TRAINING = re.compile(r"\btraining\b")
 _TRAINING_POSITION = 2  # dropout(input, p, training, inplace)

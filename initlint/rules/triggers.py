@@ -1,0 +1,26 @@
+"""Trigger patterns shared by rules (see ``Rule.triggers``): text a finding cannot do without."""
+
+from __future__ import annotations
+
+import re
+
+# Any init site needs an nn.init reference (every import style) or an in-place
+# normal_/uniform_/fill_/zero_ on a weight, a bias, `.data` or an attribute of self.
+# Configured init aliases are matched by the engine (``Rule.uses_init_aliases``).
+INIT_TRIGGER = (
+    r"nn\s*\.\s*init\b"
+    r"|from\s+torch\s*\.\s*nn\s+import\s*(?:\([^)]*|[^\n]*)\binit\b"
+    r"|from\s+torch\s*\.\s*nn\s*\.\s*init\s+import"
+    r"|import\s+torch\s*\.\s*nn\s*\.\s*init"
+    r"|(?:weight\w*|bias\w*|data|self\s*\.\s*\w+)\s*\.\s*(?:normal_|uniform_|fill_|zero_)\s*\("
+)
+
+_INIT = re.compile(INIT_TRIGGER)
+_WEIGHT_OR_BIAS = re.compile(r"\.\s*(?:weight|bias)\b")
+_UNDERSCORE_CALL = re.compile(r"[A-Za-z0-9]_\s*\(")
+
+
+def init_code_possible(text: str) -> bool:
+    """A function of this text may be init code (``tensors.is_init_code``): it calls nn.init, or
+    a method or helper ending in ``_`` on a weight or bias (``trunc_normal_(m.weight)``)."""
+    return bool(_INIT.search(text) or (_WEIGHT_OR_BIAS.search(text) and _UNDERSCORE_CALL.search(text)))
