@@ -14,13 +14,6 @@ if TYPE_CHECKING:
     from initlint.semantic.inits import InitSite
     from initlint.semantic.model import SemanticModel
 
-INIT_TRIGGER = (
-    r"nn\s*\.\s*init\b|torch\s*\.\s*nn\s+import[^\n]*\binit\b|from\s+torch\s*\.\s*nn\s*\.\s*init\s+import"
-    r"|import\s+torch\s*\.\s*nn\s*\.\s*init|(?:weight|bias|data)\s*\.\s*(?:normal_|uniform_)\s*\("
-)
-"""Text that any init site reaching a layer needs (an nn.init reference or an in-place
-normal_/uniform_ on a weight, bias or .data); configured aliases are matched separately."""
-
 
 def plain_edges(model: SemanticModel, layer: Layer) -> list[Edge]:
     """Edges out of ``layer`` with no norm and no residual merge on the way."""
