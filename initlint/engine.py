@@ -50,10 +50,11 @@ def candidate_rules(text: str, options: LintOptions) -> list[type[Rule]]:
         return rules
     alias_in_text = any(alias.rsplit(".", 1)[-1] in text for alias, _ in options.init_aliases)
     has_torch = alias_in_text or bool(_TORCH.search(text))
+    memo: dict[object, bool] = {}
     return [
         r
         for r in rules
-        if (has_torch or not r.needs_torch) and (r.may_match(text) or (r.uses_init_aliases and alias_in_text))
+        if (has_torch or not r.needs_torch) and ((r.uses_init_aliases and alias_in_text) or r.may_match(text, memo))
     ]
 
 

@@ -73,8 +73,19 @@ class Rule:
         return cached
 
     @classmethod
-    def may_match(cls, text: str) -> bool:
-        return all(p.search(text) for p in cls.compiled_triggers())
+    def may_match(cls, text: str, memo: dict[object, bool] | None = None) -> bool:
+        """All triggers occur in ``text``. ``memo`` shares each pattern's answer between the
+        rules of one file (many rules share INIT_TRIGGER)."""
+        for pattern in cls.compiled_triggers():
+            if memo is None:
+                found = pattern.search(text) is not None
+            else:
+                found = memo.get(pattern)  # type: ignore[assignment]
+                if found is None:
+                    found = memo[pattern] = pattern.search(text) is not None
+            if not found:
+                return False
+        return True
 
 
 @dataclass(frozen=True)

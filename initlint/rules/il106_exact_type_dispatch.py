@@ -30,8 +30,8 @@ class ExactTypeDispatch(Rule):
     )
 
     @classmethod
-    def may_match(cls, text: str) -> bool:
-        return super().may_match(text) and init_code_possible(text)  # only init code is checked
+    def may_match(cls, text: str, memo: dict[object, bool] | None = None) -> bool:
+        return super().may_match(text, memo) and init_code_possible(text, memo)  # only init code is checked
 
     VALID = (
         "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Linear):\n        nn.init.zeros_(m.bias)\n",

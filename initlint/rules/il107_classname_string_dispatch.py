@@ -46,8 +46,8 @@ class ClassnameStringDispatch(Rule):
     triggers = (r"__class__\s*\.\s*__name__|\btype\s*\([\s\S]{0,200}?\)\s*\.\s*__name__",)
 
     @classmethod
-    def may_match(cls, text: str) -> bool:
-        return super().may_match(text) and init_code_possible(text)  # only init code is checked
+    def may_match(cls, text: str, memo: dict[object, bool] | None = None) -> bool:
+        return super().may_match(text, memo) and init_code_possible(text, memo)  # only init code is checked
 
     VALID = (
         "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Conv2d):\n        nn.init.zeros_(m.bias)\n",

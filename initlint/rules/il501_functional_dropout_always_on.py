@@ -80,7 +80,7 @@ class FunctionalDropoutAlwaysOn(Rule):
     )
 
     @classmethod
-    def may_match(cls, text: str) -> bool:
+    def may_match(cls, text: str, memo: dict[object, bool] | None = None) -> bool:
         if _ALIAS.search(text):
             return True  # imported under another name: its calls do not spell `dropout(`
         for match in _CALL.finditer(text):

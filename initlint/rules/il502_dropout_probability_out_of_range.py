@@ -88,7 +88,7 @@ class DropoutProbabilityOutOfRange(Rule):
     )
 
     @classmethod
-    def may_match(cls, text: str) -> bool:
+    def may_match(cls, text: str, memo: dict[object, bool] | None = None) -> bool:
         """Sound and selective: some dropout call's arguments hold a literal that can be out of
         range (most files only write `nn.Dropout(0.1)` or `nn.Dropout(config.p)`)."""
         if _ALIAS.search(text):

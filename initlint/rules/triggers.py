@@ -20,7 +20,12 @@ _WEIGHT_OR_BIAS = re.compile(r"\.\s*(?:weight|bias)\b")
 _UNDERSCORE_CALL = re.compile(r"[A-Za-z0-9]_\s*\(")
 
 
-def init_code_possible(text: str) -> bool:
+def init_code_possible(text: str, memo: dict[object, bool] | None = None) -> bool:
     """A function of this text may be init code (``tensors.is_init_code``): it calls nn.init, or
     a method or helper ending in ``_`` on a weight or bias (``trunc_normal_(m.weight)``)."""
-    return bool(_INIT.search(text) or (_WEIGHT_OR_BIAS.search(text) and _UNDERSCORE_CALL.search(text)))
+    if memo is not None and init_code_possible in memo:
+        return memo[init_code_possible]
+    found = bool(_INIT.search(text) or (_WEIGHT_OR_BIAS.search(text) and _UNDERSCORE_CALL.search(text)))
+    if memo is not None:
+        memo[init_code_possible] = found
+    return found

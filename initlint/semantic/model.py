@@ -44,13 +44,19 @@ class SemanticModel:
         self.source = source
         self.module = module
         self.init_aliases = init_aliases or {}
-        self._by_type, self.parent = index_tree(module)
+        self._by_type, self.parent, self._order = index_tree(module)
         self.imports = self._build_imports()
 
     # -- indexing ---------------------------------------------------------------------------
     def nodes(self, node_type: type[N]) -> Sequence[N]:
         """Every node of exactly this type, outermost first."""
         return self._by_type.get(node_type, ())  # type: ignore[return-value]
+
+    def precedes(self, first: cst.CSTNode, second: cst.CSTNode) -> bool:
+        """``first`` (and all it contains) comes before ``second`` in the source."""
+        if self._order[first] >= self._order[second]:
+            return False
+        return not any(ancestor is first for ancestor in self.ancestors(second))
 
     def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         parent = self.parent.get(node)

@@ -146,9 +146,7 @@ PARAMETER_CLASSES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Paramet
 _MAX_DEPTH = 8
 
 _SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
-_bindings_cache: WeakKeyDictionary[SemanticModel, dict[tuple[cst.CSTNode, str], list[cst.CSTNode]]] = (
-    WeakKeyDictionary()
-)
+_bindings_cache: WeakKeyDictionary[SemanticModel, dict[str, dict[cst.CSTNode, list[cst.CSTNode]]]] = WeakKeyDictionary()
 _declared_cache: WeakKeyDictionary[SemanticModel, frozenset[str]] = WeakKeyDictionary()
 
 
@@ -177,19 +175,26 @@ def _binding_statement(model: SemanticModel, name: cst.Name) -> cst.CSTNode | No
     return None
 
 
-def _bindings(model: SemanticModel) -> dict[tuple[cst.CSTNode, str], list[cst.CSTNode]]:
-    cached = _bindings_cache.get(model)
+def _bindings(model: SemanticModel, value: str) -> dict[cst.CSTNode, list[cst.CSTNode]]:
+    """Binding statements of the name ``value``, by scope (computed per name: most files ask
+    about a handful of names)."""
+    per_name = _bindings_cache.get(model)
+    if per_name is None:
+        per_name = _bindings_cache[model] = {}
+    cached = per_name.get(value)
     if cached is not None:
         return cached
-    table: dict[tuple[cst.CSTNode, str], list[cst.CSTNode]] = {}
+    table: dict[cst.CSTNode, list[cst.CSTNode]] = {}
     for name in model.nodes(cst.Name):
+        if name.value != value:
+            continue
         statement = _binding_statement(model, name)
         if statement is None:
             continue
         # A definition's name binds in the scope around the definition.
         anchor = model.parent.get(statement, statement) if isinstance(statement, _SCOPES) else name
-        table.setdefault((scope_of(model, anchor), name.value), []).append(statement)
-    _bindings_cache[model] = table
+        table.setdefault(scope_of(model, anchor), []).append(statement)
+    per_name[value] = table
     return table
 
 
@@ -209,7 +214,7 @@ def single_assignment(model: SemanticModel, name: cst.Name) -> cst.BaseExpressio
     ``name = value`` (or ``name: T = value``) written before the read; else None."""
     if name.value in _declared(model):
         return None
-    bindings = _bindings(model).get((scope_of(model, name), name.value), [])
+    bindings = _bindings(model, name.value).get(scope_of(model, name), [])
     if len(bindings) != 1:
         return None
     statement = bindings[0]
@@ -221,17 +226,9 @@ def single_assignment(model: SemanticModel, name: cst.Name) -> cst.BaseExpressio
         value = statement.value
     else:
         return None
-    end = model.range_of(statement).end
-    if (end.line, end.column) > _position_key(model, name):
-        return None
-    if value is name or any(a is statement for a in model.ancestors(name)):
+    if not model.precedes(statement, name):
         return None
     return value
-
-
-def _position_key(model: SemanticModel, node: cst.CSTNode) -> tuple[int, int]:
-    start = model.range_of(node).start
-    return start.line, start.column
 
 
 def is_weight_or_bias(node: cst.BaseExpression) -> bool:

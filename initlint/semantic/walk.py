@@ -53,10 +53,14 @@ def _fields_of(cls: type) -> tuple[str, ...]:
 _is_skipped: dict[type, bool] = {}
 
 
-def index_tree(root: cst.CSTNode) -> tuple[dict[type, list[cst.CSTNode]], dict[cst.CSTNode, cst.CSTNode]]:
-    """Nodes by exact type, in source order, and each node's parent."""
+def index_tree(
+    root: cst.CSTNode,
+) -> tuple[dict[type, list[cst.CSTNode]], dict[cst.CSTNode, cst.CSTNode], dict[cst.CSTNode, int]]:
+    """Nodes by exact type, in source order; each node's parent; each node's pre-order index
+    (source order, cheap to compare, unlike positions, which need a full code generation)."""
     by_type: dict[type, list[cst.CSTNode]] = defaultdict(list)
     parent: dict[cst.CSTNode, cst.CSTNode] = {}
+    order: dict[cst.CSTNode, int] = {}
     stack: list[cst.CSTNode] = [root]
     # isinstance against libcst's abstract classes is slow; decide once per concrete class.
     skipped = _is_skipped
@@ -65,6 +69,7 @@ def index_tree(root: cst.CSTNode) -> tuple[dict[type, list[cst.CSTNode]], dict[c
         node = stack.pop()
         node_type = type(node)
         by_type[node_type].append(node)
+        order[node] = len(order)
         children: list[cst.CSTNode] = []
         for name in _fields_of(node_type):
             value = getattr(node, name)
@@ -87,4 +92,4 @@ def index_tree(root: cst.CSTNode) -> tuple[dict[type, list[cst.CSTNode]], dict[c
             parent[child] = node
         # Reversed so that pops come in source order.
         stack.extend(reversed(children))
-    return by_type, parent
+    return by_type, parent, order
