@@ -47,7 +47,8 @@ class ClassnameStringDispatch(Rule):
 
     @classmethod
     def may_match(cls, text: str, memo: dict[object, bool] | None = None) -> bool:
-        return super().may_match(text, memo) and init_code_possible(text, memo)  # only init code is checked
+        # The shared, memoized init check first: it rules out most files at once.
+        return init_code_possible(text, memo) and super().may_match(text, memo)  # only init code is checked
 
     VALID = (
         "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Conv2d):\n        nn.init.zeros_(m.bias)\n",

@@ -26,7 +26,8 @@ class InitActivationMismatch(Rule):
     summary = "The init's gain assumes a different activation than the one that follows the layer"
     severity = "warning"
     fix_applicability = "unsafe"
-    triggers = (INIT_TRIGGER, r"(?i)relu|tanh|sigmoid|gelu|silu|elu|mish|softplus|hardswish")
+    # An activation: "lu"/"LU" covers relu, gelu, silu, elu and their module names.
+    triggers = (INIT_TRIGGER, r"lu|LU|tanh|Tanh|sigmoid|Sigmoid|mish|Mish|softplus|Softplus|swish")
     uses_init_aliases = True
 
     VALID = (
