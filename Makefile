@@ -28,9 +28,10 @@ $(BIN)/python:
 ifneq ($(shell cat $(STAMP) 2>/dev/null),torch==$(TORCH_VERSION) extras=$(EXTRAS))
 $(STAMP): FORCE
 endif
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml requirements-probe-tests.txt | $(BIN)/python
 	@echo "installing torch==$(TORCH_VERSION) and initlint[$(EXTRAS)] into $(VENV) ..."
 	$(BIN)/python -m pip install $(PIP_FLAGS) "torch==$(TORCH_VERSION)" -e ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install $(PIP_FLAGS) --no-deps -r requirements-probe-tests.txt
 	@echo "torch==$(TORCH_VERSION) extras=$(EXTRAS)" > $@
 
 FORCE:
@@ -40,6 +41,7 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/initlint check --exit-zero --no-cache examples/
 # ---- runtime probe step: the `initlint probe` command goes here (added by the probe work) ----
+	$(BIN)/initlint probe examples/probe_demo.py:DeepMLP --fail-on never
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -192,26 +192,40 @@ def probe_model(
             if _is_oom(exc):
                 raise ProbeError(f"out of memory moving the model to {torch_device}", hint="try --device cpu") from exc
             raise ProbeError(f"cannot move the model to {torch_device}/{dtype}: {exc}") from exc
-        moved = inputs_mod.to_device(inputs, torch_device, torch_dtype)
+        attempts = [inputs]
+        if inferred:
+            attempts += inputs_mod.alternatives(model, inputs, batch, torch.float32)
         bar = _progress_bar(model) if progress else None
-        prober = Prober(model, thresholds.huge_value, progress=bar.advance if bar else None)
+        failures: list[str] = []
+        last_exc: BaseException | None = None
+        measurement = None
         try:
-            with probe_mode(model, mode):
-                measurement = prober.run(moved, seed)
-        except ProbeError:
-            raise
-        except Exception as exc:
-            if _is_oom(exc):
-                raise ProbeError("out of memory during the probe", hint="lower --batch or use --device cpu") from exc
-            where = "inferred input" if inferred else "input"
-            raise ProbeError(
-                f"the forward/backward pass failed with the {where} {inputs.description}: {type(exc).__name__}: "
-                f"{str(exc).splitlines()[0] if str(exc) else ''}",
-                hint="give --input-shape B,C,... or --input-fn FILE:FN",
-            ) from exc
+            for attempt in attempts:
+                moved = inputs_mod.to_device(attempt, torch_device, torch_dtype)
+                prober = Prober(model, thresholds.huge_value, progress=bar.advance if bar else None)
+                try:
+                    with probe_mode(model, mode):
+                        measurement = prober.run(moved, seed)
+                except Exception as exc:
+                    if _is_oom(exc):
+                        raise ProbeError(
+                            "out of memory during the probe", hint="lower --batch or use --device cpu"
+                        ) from exc
+                    message = str(exc).splitlines()[0] if str(exc) else ""
+                    failures.append(f"{attempt.description}: {type(exc).__name__}: {message}")
+                    last_exc = exc
+                    continue
+                inputs = attempt
+                break
         finally:
             if bar:
                 bar.close()
+        if measurement is None:
+            where = "inferred input" if inferred else "input"
+            raise ProbeError(
+                f"the forward/backward pass failed with the {where} {'; '.join(failures)}",
+                hint="give --input-shape B,C,... or --input-fn FILE:FN",
+            ) from last_exc
         rows, reference = build_rows(measurement, thresholds)
         findings = judge(rows, measurement, thresholds, reference, set(codes))
     return ProbeResult(name, str(torch_device), dtype, inputs.description, rows, findings, reference, thresholds)

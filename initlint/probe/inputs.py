@@ -115,6 +115,20 @@ def infer(model: Any, batch: int, dtype: Any) -> ModelInput:
     return result
 
 
+def alternatives(model: Any, first: ModelInput, batch: int, dtype: Any) -> list[ModelInput]:
+    """Other plausible inputs when the inferred one fails: a Linear-first model that works on
+    token sequences gets (B, 16, in_features)."""
+    import torch
+    import torch.nn as nn
+
+    layer = first_parametric_layer(model)
+    if isinstance(layer, nn.Linear):
+        result = ModelInput((torch.randn(batch, 16, layer.in_features, dtype=dtype),))
+        result.description = describe(result)
+        return [result]
+    return []
+
+
 def from_shape(shape: tuple[int, ...], dtype: Any) -> ModelInput:
     import torch
 
