@@ -240,3 +240,23 @@ def test_bias_guard_and_type_dispatch():
 def test_tensor_methods_on_locals_are_not_init_sites():
     model = build("import torch\nnoise = torch.empty(3)\nnoise.normal_(0, 1)\n")
     assert model.init_sites == []
+
+
+def test_indexing_into_containers():
+    model = build(
+        "import torch.nn as nn\n"
+        "class M(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        layers = []\n"
+        "        for _ in range(3):\n"
+        "            layers += [nn.Linear(4, 4), nn.ReLU()]\n"
+        "        self.loop = nn.Sequential(*layers)\n"
+        "        self.flat = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))\n"
+        "        nn.init.ones_(self.loop[4].weight)\n"
+        "        nn.init.ones_(self.flat[1].weight)\n"
+        "        nn.init.ones_(self.loop[i].weight)\n"
+        "        nn.init.ones_(self.loop[6].weight)\n"
+    )
+    reached = [[layer.type_name for layer in site.layers] for site in model.init_sites]
+    assert reached == [["Linear"], ["BatchNorm2d"], [], []]  # unknown index, out of range: unknown

@@ -21,7 +21,7 @@ from initlint.semantic.catalog import (
     FUNCTIONAL_POOLS,
     TENSOR_METHOD_ACTIVATIONS,
 )
-from initlint.semantic.modules import Layer, ModuleClass
+from initlint.semantic.modules import Layer, ModuleClass, indexed_items, subscript_index
 from initlint.semantic.values import UNKNOWN, evaluate
 
 if TYPE_CHECKING:
@@ -268,18 +268,8 @@ class _ForwardInterpreter:
             return self.layer_vars[func.value]
         if isinstance(func, cst.Subscript):
             container = self._called_layers(func.value)
-            if container and len(container) == 1 and container[0].items:
-                items = container[0].items
-                index = func.slice[0].slice if len(func.slice) == 1 else None
-                if isinstance(index, cst.Index):
-                    value = evaluate(self.model, index.value)
-                    if (
-                        isinstance(value, int)
-                        and all(i.repeat == 1 for i in items)
-                        and -len(items) <= value < len(items)
-                    ):
-                        return [items[value]]
-                return items if len({i.type_name for i in items}) == 1 else None
+            if container and len(container) == 1:
+                return indexed_items(self.model, container[0], subscript_index(func))
             return None
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
             layer = self.cls.layers.get(func.attr.value)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from initlint.semantic.catalog import LAYERS
-from initlint.semantic.modules import Layer, ModuleClass
+from initlint.semantic.modules import Layer, ModuleClass, indexed_items, subscript_index
 from initlint.semantic.schemes import SIGNATURES, TENSOR_METHODS, Scheme, bind_arguments, canonical, parse_scheme
 
 if TYPE_CHECKING:
@@ -172,8 +172,8 @@ class _InitFinder:
             return [layer] if layer is not None else None
         if isinstance(node, cst.Subscript):
             container = self._layers_of_expression(node.value, owner)
-            if container and len(container) == 1 and container[0].items:
-                return list(container[0].items)
+            if container and len(container) == 1:
+                return indexed_items(self.model, container[0], subscript_index(node))
         return None
 
     def _resolve_module_variable(self, site: InitSite, name: cst.Name) -> None:

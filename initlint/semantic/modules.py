@@ -390,3 +390,36 @@ def range_count(model: SemanticModel, node: cst.BaseExpression, names: dict[str,
     if len(values) == 2:
         return max(values[1] - values[0], 0)  # type: ignore[operator]
     return None
+
+
+def indexed_items(model: SemanticModel, container: Layer, index: cst.BaseExpression | None) -> list[Layer] | None:
+    """The layer(s) ``container[index]`` can be: exact for a literal index into a Sequential /
+    ModuleList built without loops or from one loop of known count; the single template of a
+    homogeneous container otherwise; None when it cannot be told."""
+    items = container.items
+    if not items:
+        return None
+    value = evaluate(model, index) if index is not None else UNKNOWN
+    if isinstance(value, int) and not isinstance(value, bool):
+        repeats = {item.repeat for item in items}
+        if repeats == {1}:
+            if -len(items) <= value < len(items):
+                return [items[value]]
+            return None
+        if len(repeats) == 1:
+            count = repeats.pop()
+            if isinstance(count, int) and count > 0:
+                total = len(items) * count
+                if -total <= value < total:
+                    return [items[value % len(items)]]
+                return None
+    templates = {id(item) for item in items}
+    if len(templates) == 1:
+        return [items[0]]
+    return None
+
+
+def subscript_index(node: cst.Subscript) -> cst.BaseExpression | None:
+    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        return node.slice[0].slice.value
+    return None
