@@ -50,3 +50,35 @@ def test_valid_example_is_clean(rule, code):
 @pytest.mark.parametrize(("rule", "example"), INVALID)
 def test_prefilter_never_hides_a_finding(rule, example):
     assert lint(example.code, {rule.code}, prefilter=True) == lint(example.code, {rule.code}, prefilter=False)
+
+
+def _test_corpus() -> list[tuple[str, str]]:
+    """Every snippet the suite knows: rule examples, doc examples, and examples/*.py."""
+    from pathlib import Path
+
+    from initlint.docs import doc_path, parse_doc
+
+    snippets = []
+    for rule in CHECKED:
+        snippets += [(f"{rule.code}-valid", code) for code in rule.VALID]
+        snippets += [(f"{rule.code}-invalid", example.code) for example in rule.INVALID]
+    for rule in ALL_RULES:
+        try:
+            doc = parse_doc(doc_path(rule.code).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            continue
+        snippets += [(f"{rule.code}-doc", code) for code in (doc.example, doc.use_instead) if code]
+    root = Path(__file__).resolve().parent.parent
+    snippets += [(path.name, path.read_text(encoding="utf-8")) for path in sorted((root / "examples").glob("*.py"))]
+    return snippets
+
+
+def test_prefilter_never_hides_a_finding_on_the_test_corpus():
+    every = {r.code for r in ALL_RULES if not getattr(r, "runtime", False)}
+    checked = 0
+    for name, code in _test_corpus():
+        with_prefilter = lint(code, every, prefilter=True)
+        without = lint(code, every, prefilter=False)
+        assert with_prefilter == without, name
+        checked += bool(without)
+    assert checked > 50  # the corpus really exercises the rules
