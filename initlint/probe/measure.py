@@ -34,7 +34,7 @@ CONTAINERS = (nn.Sequential, nn.ModuleList)
 # Columns of the per-call activation statistics.
 A_IN_STD, A_MEAN, A_STD, A_NONFINITE, A_DEAD = range(5)
 # Columns of the per-layer parameter statistics.
-P_MEAN, P_STD, P_NONFINITE, P_HUGE, P_DENORMAL, P_SYMMETRIC = range(6)
+P_MEAN, P_STD, P_NONFINITE, P_LARGEST, P_DENORMAL, P_SYMMETRIC = range(6)
 
 
 def is_activation(module: nn.Module) -> bool:
@@ -228,7 +228,9 @@ class Prober:
             std, mean = torch.std_mean(yf)
         else:
             std, mean = _nan(device), yf.reshape(()).clone()
-        nonfinite = (~torch.isfinite(yf)).sum().float()
+        # NaN/Inf anywhere makes the std NaN: a flag for free instead of another pass over a
+        # large activation (an overflow of the float32 sum of squares also shows, as IL602 does).
+        nonfinite = (~torch.isfinite(std + mean)).float()
         dead = _nan(device)
         if info.relu_family and yf.dim() >= 2:
             unit_dim = 1 if yf.dim() != 3 or self._last_weight_conv else -1
@@ -256,7 +258,7 @@ class Prober:
         def hook(grad: torch.Tensor) -> None:
             g = grad.detach().float()
             std = g.std() if g.numel() > 1 else _nan(g.device)
-            self.grad_stats[index] = torch.stack([std, (~torch.isfinite(g)).sum().float()])
+            self.grad_stats[index] = torch.stack([std, (~torch.isfinite(std)).float()])
 
         return hook
 
@@ -271,12 +273,15 @@ class Prober:
             device = outputs[0].device if outputs else None
             loss = None
             out_nonfinite = []
-            generator = torch.Generator().manual_seed(seed + 1)
+            generators: dict[torch.device, torch.Generator] = {}
             for tensor in outputs:
-                out_nonfinite.append((~torch.isfinite(tensor.detach())).sum().float())
                 if not tensor.requires_grad:
+                    out_nonfinite.append((~torch.isfinite(tensor.detach().float().sum())).float())
                     continue
-                direction = torch.randn(tensor.shape, generator=generator).to(tensor.device, torch.float32)
+                generator = generators.get(tensor.device)
+                if generator is None:  # made on the output's device: no host-side tensor, no copy
+                    generator = generators[tensor.device] = torch.Generator(tensor.device).manual_seed(seed + 1)
+                direction = torch.randn(tensor.shape, generator=generator, device=tensor.device)
                 term = (tensor.float() * direction).sum() / math.sqrt(max(tensor.numel(), 1))
                 loss = term if loss is None else loss + term
             del output, outputs
@@ -297,6 +302,17 @@ class Prober:
             for handle in self._handles:
                 handle.remove()
             self._handles.clear()
+
+    def _raw_memory(self, p: torch.Tensor, device: torch.device) -> torch.Tensor:
+        """[NaN/Inf present, largest |x|, denormal count] of one parameter, on the device."""
+        if not p.is_floating_point() or p.numel() == 0:
+            return torch.zeros(3, device=device)
+        a = p.abs()
+        largest = a.amax().float()  # NaN propagates
+        nonfinite = (~torch.isfinite(largest)).float()
+        tiny = torch.finfo(p.dtype).tiny
+        denormal = torch.count_nonzero((a < tiny) & (a > 0)).float()
+        return torch.stack([nonfinite, torch.nan_to_num(largest, nan=0.0), denormal]).to(device)
 
     def _parameters(self) -> tuple[list[torch.Tensor], list[list[int]]]:
         """Unique parameters, and for each parametric layer the indices of its own parameters."""
@@ -334,6 +350,11 @@ class Prober:
             device = params[0].device if params else torch.device("cpu")
         nan = _nan(device)
         modules = [m for m in self.infos if any(True for _ in m.parameters(recurse=False))]
+        raw_cache: dict[int, torch.Tensor] = {}
+        # The last weight layer to run is never "hidden" (IL605): skip its symmetry check.
+        ran = [r for r in self.calls if r.layer.kind == "weight"]
+        last_info = max(ran, key=lambda r: r.order).layer if ran else None
+        last_weight = next((m for m, i in self.infos.items() if i is last_info), None)
         param_rows: list[torch.Tensor] = []
         wgrad_rows: list[torch.Tensor] = []
         for module, indices in zip(modules, owners, strict=True):
@@ -349,29 +370,29 @@ class Prober:
             huge = torch.zeros((), device=w.device)
             denormal = torch.zeros((), device=w.device)
             for i in indices:
-                p = params[i].detach()
-                if not p.is_floating_point() or p.numel() == 0:
-                    continue
-                a = p.abs()
-                tiny = torch.finfo(p.dtype).tiny
-                nonfinite = nonfinite + (~torch.isfinite(p)).sum().float()
-                huge = huge + (a > self.huge_value).sum().float()
-                denormal = denormal + ((a > 0) & (a < tiny)).sum().float()
+                raw = raw_cache.get(i)
+                if raw is None:
+                    raw = raw_cache[i] = self._raw_memory(params[i].detach(), w.device)
+                nonfinite = nonfinite + raw[0]
+                huge = torch.maximum(huge, raw[1])
+                denormal = denormal + raw[2]
             symmetric = torch.zeros((), device=w.device)
-            if info.kind == "weight" and w.dim() >= 2:
+            if info.kind == "weight" and w.dim() >= 2 and module is not last_weight:
                 rows = w.t() if info.type == "Conv1D" and w.dim() == 2 else w
                 rows = rows.reshape(rows.shape[0], -1)
                 if rows.shape[0] > 1:
-                    same = (rows - rows[:1]).abs().amax() == 0
-                    symmetric = (same & (rows.abs().amax() > 0)).float()
+                    high, low = rows.amax(0), rows.amin(0)  # identical rows: every column is constant
+                    same = (high - low).abs().amax() == 0
+                    symmetric = (same & (torch.maximum(high.abs(), low.abs()).amax() > 0)).float()
             param_rows.append(torch.stack([mean, std, nonfinite, huge, denormal, symmetric]).to(device))
             main_index = next((i for i in indices if params[i] is main), None)
             g = grads[main_index] if main_index is not None else None
-            g_nonfinite = torch.zeros((), device=device)
-            for i in indices:
-                if grads[i] is not None:
-                    g_nonfinite = g_nonfinite + (~torch.isfinite(grads[i])).sum().float().to(device)
             gstd = g.detach().float().std().to(device) if g is not None and g.numel() > 1 else nan
+            g_nonfinite = (~torch.isfinite(gstd)).float() if g is not None else torch.zeros((), device=device)
+            for i in indices:
+                other = grads[i]
+                if other is not None and other is not g and other.numel() > 1:
+                    g_nonfinite = g_nonfinite + (~torch.isfinite(other.detach().float().sum())).float().to(device)
             wgrad_rows.append(torch.stack([gstd, g_nonfinite]))
         x = _first_float((inputs.args, inputs.kwargs))
         input_std = x.detach().float().std().to(device) if x is not None and x.numel() > 1 else nan

@@ -15,7 +15,7 @@ from initlint.probe.measure import (
     A_NONFINITE,
     A_STD,
     P_DENORMAL,
-    P_HUGE,
+    P_LARGEST,
     P_MEAN,
     P_NONFINITE,
     P_STD,
@@ -81,7 +81,7 @@ class Row:
     relu_family: bool = False
     symmetric: bool = False
     param_nonfinite: int = 0
-    param_huge: int = 0
+    param_largest: float = 0.0
     param_denormal: int = 0
     grad_nonfinite: int = 0
 
@@ -198,7 +198,7 @@ def _param_columns(row: Row, record: CallRecord, m: Measurement, t: Thresholds) 
     g = m.weight_grad[info.param_row]
     row.weight_mean, row.weight_std = _num(p[P_MEAN]), p[P_STD]
     row.fan_in, row.fan_out = info.fan_in, info.fan_out
-    row.param_nonfinite, row.param_huge, row.param_denormal = int(p[P_NONFINITE]), int(p[P_HUGE]), int(p[P_DENORMAL])
+    row.param_nonfinite, row.param_largest, row.param_denormal = int(p[P_NONFINITE]), p[P_LARGEST], int(p[P_DENORMAL])
     row.symmetric = p[P_SYMMETRIC] > 0
     row.weight_grad_std = _num(g[0]) if info.has_grad else None
     row.grad_nonfinite += int(g[1]) if math.isfinite(g[1]) else 0
@@ -369,21 +369,26 @@ def judge(rows: list[Row], m: Measurement, t: Thresholds, reference: float, code
                 )
             )
 
-    raw = [r for r in rows if r.param_huge or r.param_denormal or r.param_nonfinite]
+    raw = [r for r in rows if r.param_largest > t.huge_value or r.param_denormal or r.param_nonfinite]
     if "IL607" in codes:
         for r in raw:
             r.flags.append("raw-memory")
             findings.append(
                 _finding(
                     "IL607",
-                    f"parameters of `{r.layer}` look like uninitialized memory: {r.param_huge} value(s) with "
-                    f"|x| > {t.huge_value:g}, {r.param_denormal} denormal(s), {r.param_nonfinite} NaN/Inf",
+                    f"parameters of `{r.layer}` look like uninitialized memory: largest |x| {r.param_largest:.3g} "
+                    f"(threshold {t.huge_value:g}), {r.param_denormal} denormal(s)"
+                    + (", NaN/Inf present" if r.param_nonfinite else ""),
                     r.layer,
-                    value=float(r.param_huge + r.param_denormal + r.param_nonfinite),
+                    value=r.param_largest,
                     threshold=t.huge_value,
                     cause="a parameter made with torch.empty / torch.Tensor(n) / FloatTensor(n) and never filled",
                     suggestion="fill it in __init__ or reset_parameters (nn.init.zeros_, normal_, kaiming_uniform_...)",
-                    extra={"huge": r.param_huge, "denormal": r.param_denormal, "nonfinite": r.param_nonfinite},
+                    extra={
+                        "largest": r.param_largest,
+                        "denormal": r.param_denormal,
+                        "nonfinite": bool(r.param_nonfinite),
+                    },
                 )
             )
     if "IL606" in codes:
@@ -415,7 +420,7 @@ def judge(rows: list[Row], m: Measurement, t: Thresholds, reference: float, code
 def _nonfinite(layer: str, where: str, count: int, cause: str) -> RuntimeFinding:
     return _finding(
         "IL606",
-        f"{count} NaN/Inf value(s) in {where} of `{layer}`",
+        f"NaN/Inf in {where} of `{layer}`",
         layer,
         value=float(count),
         threshold=0.0,
