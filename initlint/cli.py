@@ -138,10 +138,13 @@ def _check(
 
     from initlint.discovery import discover
 
+    problems: list[str] = []
     try:
-        files = discover(targets, settings)
+        files = discover(targets, settings, problems)
     except ConfigError as exc:
         _fail(str(exc))
+    for problem in problems:  # folders that cannot be listed: skipped, but said
+        click.echo(f"initlint: warning: {problem}", err=True)
     display = [_display_path(f, cwd) for f in files]
 
     from initlint.runner import run

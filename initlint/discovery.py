@@ -99,8 +99,9 @@ def _relative(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def discover(paths: list[Path], settings: Settings) -> list[Path]:
-    """Files to check, in a stable order. Raises ConfigError for a path that does not exist."""
+def discover(paths: list[Path], settings: Settings, problems: list[str] | None = None) -> list[Path]:
+    """Files to check, in a stable order. Raises ConfigError for a path that does not exist.
+    Folders that cannot be listed are skipped, each with a message added to ``problems``."""
     found: dict[str, Path] = {}
     root = settings.root.resolve()
     for given in paths:
@@ -109,12 +110,12 @@ def discover(paths: list[Path], settings: Settings) -> list[Path]:
         if given.is_file() or (given.is_symlink() and not given.is_dir()):
             found.setdefault(str(given), given)  # named explicitly: always checked
             continue
-        for file in _walk(given, root, settings):
+        for file in _walk(given, root, settings, problems if problems is not None else []):
             found.setdefault(str(file), file)
     return sorted(found.values(), key=lambda p: str(p))
 
 
-def _walk(top: Path, root: Path, settings: Settings) -> list[Path]:
+def _walk(top: Path, root: Path, settings: Settings, problems: list[str]) -> list[Path]:
     files: list[Path] = []
     # .gitignore files from the project root down to the walk's start apply too.
     top_relative = _relative(top, root)
@@ -127,8 +128,12 @@ def _walk(top: Path, root: Path, settings: Settings) -> list[Path]:
             base = _relative(folder, root)
             rules += _read_gitignore(folder, base)
     rules_by_dir: dict[str, list[_GitignoreRule]] = {str(top): rules}
+
+    def unreadable(error: OSError) -> None:
+        problems.append(f"cannot read folder {error.filename}: {error.strerror or error}; skipped")
+
     # followlinks=False: a symlink loop cannot make the walk run forever.
-    for dirpath, dirnames, filenames in os.walk(top, followlinks=False, onerror=lambda _e: None):
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=False, onerror=unreadable):
         active = rules_by_dir.pop(dirpath, rules)
         current = Path(dirpath)
         relative_dir = _relative(current, root)

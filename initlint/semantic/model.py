@@ -7,6 +7,7 @@ It answers: what does this expression name (``qualified_name``), where is this n
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
@@ -51,6 +52,24 @@ class SemanticModel:
     def nodes(self, node_type: type[N]) -> Sequence[N]:
         """Every node of exactly this type, outermost first."""
         return self._by_type.get(node_type, ())  # type: ignore[return-value]
+
+    def nodes_within(self, holder: cst.CSTNode, node_type: type[N]) -> Iterator[N]:
+        """Every node of exactly this type inside ``holder`` (at any depth), in source order.
+
+        In pre-order, ``holder``'s subtree is one run of the per-type list right after
+        ``holder``: bisect to it and stop at the first node outside, so that asking this of
+        every class or function costs what they contain, not the whole file each time."""
+        candidates = self.nodes(node_type)
+        order = self._order
+        start = order.get(holder)
+        if start is None:
+            return
+        index = bisect.bisect_right(candidates, start, key=order.__getitem__)
+        for position in range(index, len(candidates)):
+            node = candidates[position]
+            if not any(ancestor is holder for ancestor in self.ancestors(node)):
+                return
+            yield node
 
     def precedes(self, first: cst.CSTNode, second: cst.CSTNode) -> bool:
         """``first`` (and all it contains) comes before ``second`` in the source."""
