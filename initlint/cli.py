@@ -283,9 +283,11 @@ def _emit(findings, files, fixed, unsafe, output_format, statistics, quiet, colo
 
 
 @main.command("rules")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
+)
 def rules_command(output_format: str) -> None:
-    """List every rule: code, name, severity, default, fix."""
+    """List every rule: code, name, severity, default, fix (markdown: the README's table)."""
     import json
 
     from initlint.rules import ALL_RULES
@@ -294,6 +296,15 @@ def rules_command(output_format: str) -> None:
     infos = [RuleInfo.of(rule) for rule in ALL_RULES]
     if output_format == "json":
         click.echo(json.dumps([info.__dict__ for info in infos], indent=2))
+        return
+    if output_format == "markdown":
+        click.echo("| code | name | severity | default | fix | what it finds |")
+        click.echo("|---|---|---|---|---|---|")
+        for info in infos:
+            default = "on" if info.default_enabled else "off"
+            click.echo(
+                f"| {info.code} | `{info.name}` | {info.severity} | {default} | {info.fix or 'none'} | {info.summary} |"
+            )
         return
     click.echo(f"{'code':<6}  {'name':<34}  {'severity':<8}  {'default':<7}  {'fix':<6}  summary")
     for info in infos:
