@@ -360,3 +360,38 @@ def test_check_probe_ignores_selected_out_codes(tmp_path):
     path.write_text(STATIC_AND_RUNTIME)
     result = CliRunner().invoke(main, ["check", "--no-cache", "--probe", "--ignore", "IL6", str(path)])
     assert "IL601" not in result.output
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_progress_bar_only_on_a_terminal(tmp_path):
+    import os
+    import pty
+    import threading
+
+    big = tmp_path / "big.py"
+    big.write_text(
+        "import torch.nn as nn\n"
+        "def build():\n"
+        "    return nn.Sequential(*[m for _ in range(60) for m in (nn.Linear(32, 32), nn.Tanh())])\n"
+    )
+    command = [sys.executable, "-m", "initlint", "probe", f"{big}:build", "--fail-on", "never"]
+    master, slave = pty.openpty()
+    chunks: list[bytes] = []
+
+    def read() -> None:
+        try:
+            while data := os.read(master, 4096):
+                chunks.append(data)
+        except OSError:
+            pass
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    out = subprocess.run(command, stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    reader.join(timeout=10)
+    assert out.returncode == 0
+    assert b"probing" in b"".join(chunks)
+    assert b"probing" not in out.stdout
+    plain = subprocess.run(command, capture_output=True)  # stderr not a terminal: no bar
+    assert plain.returncode == 0 and plain.stderr == b""

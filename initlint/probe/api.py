@@ -238,9 +238,10 @@ class _Bar:
         self.total, self.done = total, 0
         self._rich: Any = None
         try:
+            from rich.console import Console
             from rich.progress import Progress
 
-            self._rich = Progress(transient=True)
+            self._rich = Progress(console=Console(stderr=True), transient=True)
             self._task = self._rich.add_task("probing", total=total)
             self._rich.start()
         except ImportError:

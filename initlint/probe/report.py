@@ -39,6 +39,7 @@ def render_table(result: ProbeResult) -> str:
         if row.normalized:
             flags.append("->norm")
         if row.dead_fraction is not None and row.dead_fraction > 0:
+            flags = [f for f in flags if f != "dead"]
             flags.append(f"dead {row.dead_fraction:.0%}")
         grad = row.weight_grad_std if row.weight_grad_std is not None else row.out_grad_std
         lines.append(
