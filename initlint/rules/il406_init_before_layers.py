@@ -131,20 +131,15 @@ def _touched(
 def _assigned_before(model: SemanticModel, init: cst.FunctionDef, index: int) -> set[str]:
     names: set[str] = set()
     for statement in init.body.body[:index]:  # type: ignore[union-attr]
-        for assign in (*_walk(statement, cst.Assign), *_walk(statement, cst.AnnAssign)):
+        assigns = [statement] if isinstance(statement, (cst.Assign, cst.AnnAssign)) else []
+        assigns += [*model.nodes_within(statement, cst.Assign), *model.nodes_within(statement, cst.AnnAssign)]
+        for assign in assigns:
             targets = [t.target for t in assign.targets] if isinstance(assign, cst.Assign) else [assign.target]
             for target in targets:
                 if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
                     if target.value.value == "self":
                         names.add(target.attr.value)
     return names
-
-
-def _walk(node: cst.CSTNode, node_type: type) -> Iterator[cst.CSTNode]:
-    if isinstance(node, node_type):
-        yield node
-    for child in node.children:
-        yield from _walk(child, node_type)
 
 
 def _guarded_by_hasattr(model: SemanticModel, function: cst.CSTNode) -> bool:

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange
 
 from initlint.finding import Edit
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from initlint.semantic.inits import InitSite
     from initlint.semantic.modules import ModuleClass
 from initlint.semantic.imports import ImportTable, dotted
+from initlint.semantic.positions import Positions
 from initlint.semantic.walk import index_tree
 from initlint.source import SourceFile
 
@@ -241,12 +242,12 @@ class SemanticModel:
 
     # -- positions and code -------------------------------------------------------------------
     @cached_property
-    def _positions(self) -> object:
-        # Computed only when a rule reports: most files have no finding and never pay for it.
-        return MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+    def _positions(self) -> Positions:
+        # Computed only when a rule reports, and only for the statements it reports on.
+        return Positions(self.module, self.source.text, self.parent)
 
     def range_of(self, node: cst.CSTNode) -> CodeRange:
-        return self._positions[node]  # type: ignore[index]
+        return self._positions.range_of(node)
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
