@@ -6,12 +6,16 @@ Measures, side by side in one run, against the pinned real-code corpus (see corp
 2. initlint warm (a cache folder in a temp dir, filled once, then timed);
 3. the libcst parse-only floor on one core (parse_only.py);
 4. TorchFix ``--select ALL -j 2`` on ``timm/layers`` vs initlint cold on it;
-5. one-file check vs ``python -c "import libcst"`` (median of several runs).
+5. one-file check vs ``python -c "import libcst"`` (median of several runs);
+6. scaling: one generated 10k-line module vs a 100k-line one (linear: ~10x);
+7. ``initlint probe`` on a 4-layer GPT-2 vs a bare build + forward + backward script
+   (from probe_bench.py; "not available" when it or torch/transformers is missing).
 
 Wall times are ``time.perf_counter`` around each subprocess; peak memory is the peak RSS of
 the largest single process of the command (``/usr/bin/time -f %M``, else a
-``RUSAGE_CHILDREN`` delta). Options: ``--quick`` (first two corpus packages only),
-``--json FILE``, ``--corpus-dir DIR`` (or ``INITLINT_CORPUS_DIR``).
+``RUSAGE_CHILDREN`` delta), for every row. Options: ``--quick`` (first two corpus packages
+only), ``--json FILE``, ``--corpus-dir DIR`` (or ``INITLINT_CORPUS_DIR``), ``--no-torchfix``,
+``--no-probe``.
 """
 
 from __future__ import annotations
@@ -102,7 +106,9 @@ def measure(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | No
 def median_of(cmd: list[str], repeat: int, **kwargs) -> Measure:
     runs = [measure(cmd, **kwargs) for _ in range(repeat)]
     rss = [m.rss_mib for m in runs if m.rss_mib is not None]
-    return Measure(statistics.median(m.seconds for m in runs), max(rss) if rss else None, runs[-1].returncode)
+    return Measure(
+        statistics.median(m.seconds for m in runs), max(rss) if rss else None, runs[-1].returncode, runs[-1].stdout
+    )
 
 
 def count(files: list[Path]) -> tuple[int, int]:
@@ -260,6 +266,201 @@ def extra_row(fn: Callable[[Context], None]) -> Callable[[Context], None]:
     return fn
 
 
+# --- 10k vs 100k-line scaling ------------------------------------------------------------
+
+_BLOCK = """\
+
+class {name}(nn.Module):
+    \"\"\"Block {i}: a small residual MLP with its own init.\"\"\"
+
+    def __init__(self, dim: int = {dim}, hidden: int = {hidden}, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.fc1 = nn.Linear(dim, hidden)
+        self.fc2 = nn.Linear(hidden, dim, bias={bias})
+        self.drop = nn.Dropout(dropout)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.{first}(self.fc1.weight{first_args})
+        nn.init.zeros_(self.fc1.bias)
+        nn.init.{second}(self.fc2.weight)
+        if self.fc2.bias is not None:
+            nn.init.zeros_(self.fc2.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.{act}(self.fc1(self.norm(x)))
+        return x + self.drop(self.fc2(h))
+"""
+
+_CONV = """\
+
+class {name}(nn.Module):
+    def __init__(self, channels: int = {dim}) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(channels)
+        self.act = nn.ReLU(inplace=True)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.{conv_init}(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.bn(self.conv(x)))
+"""
+
+
+def write_module(path: Path, lines: int) -> int:
+    """A realistic ``lines``-line model file: small nn.Module classes with init code (residual
+    MLP blocks and conv blocks), a few of them with init bugs initlint reports (Xavier before
+    ReLU, a deprecated alias). Returns the number of lines written."""
+    parts = ['"""Generated benchmark module."""', "", "import torch", "import torch.nn as nn",
+             "import torch.nn.functional as F", ""]  # fmt: skip
+    total = len(parts)
+    i = 0
+    while total < lines:
+        if i % 3 == 2:
+            text = _CONV.format(
+                name=f"ConvBlock{i}", dim=16 + i % 48, conv_init="kaiming_normal" if i % 13 == 2 else "kaiming_normal_"
+            )
+        else:
+            bug = i % 7 == 0
+            text = _BLOCK.format(
+                name=f"Block{i}", i=i, dim=32 + i % 96, hidden=128 + i % 256, bias=i % 2 == 0,
+                first="xavier_uniform_" if bug else "kaiming_normal_",
+                first_args="" if bug else ', nonlinearity="relu"',
+                second="xavier_uniform_", act="relu" if i % 5 else "gelu",
+            )  # fmt: skip
+        parts.append(text)
+        total += text.count("\n") + 1
+        i += 1
+    source = "\n".join(parts) + "\n"
+    path.write_text(source)
+    return source.count("\n")
+
+
+def _external_generator() -> Callable[[Path, int], object] | None:
+    """benchmarks/gen_module.py when another engineer's generator is there (a function writing
+    an N-line module to a path); None otherwise."""
+    try:
+        import gen_module  # type: ignore[import-not-found]
+    except Exception:
+        return None
+    for name in ("write_module", "generate", "gen_module", "write", "make_module"):
+        fn = getattr(gen_module, name, None)
+        if callable(fn):
+            return fn
+    return None
+
+
+def generated_module(folder: Path, lines: int) -> tuple[Path, int, str, int | None]:
+    """An N-line module: (path, real line count, which generator, expected findings or None).
+    The external generator is used only when its output is within 20% of N lines and parses."""
+    import ast
+
+    path = folder / f"gen_{lines // 1000}k.py"
+    fn = _external_generator()
+    if fn is not None:
+        try:
+            info = fn(path, lines)
+            text = path.read_text()
+            written = text.count("\n")
+            ast.parse(text)
+            if abs(written - lines) <= lines * 0.2:
+                expected = getattr(info, "expected", None)
+                return path, written, "gen_module.py", sum(expected.values()) if isinstance(expected, dict) else None
+        except Exception as exc:  # a different signature, or a bug: fall back
+            print(f"warning: gen_module.py not usable ({type(exc).__name__}: {exc}); own generator", file=sys.stderr)
+    return path, write_module(path, lines), "run.py generator", None
+
+
+@extra_row
+def bench_scaling(ctx: Context) -> None:
+    folder = ctx.workdir / "scaling"
+    folder.mkdir(exist_ok=True)
+    small, small_lines, how, small_expected = generated_module(folder, 10_000)
+    big, big_lines, _, big_expected = generated_module(folder, 100_000)
+    check = [*ctx.initlint, "check", "--no-cache", "--exit-zero", "-q"]
+
+    def found(m: Measure, expected: int | None) -> str:
+        n = m.stdout.count("\n")
+        return f"{n:,} findings" + (
+            "" if expected is None else f" ({'as expected' if n == expected else f'expected {expected:,}'})"
+        )
+
+    print("scaling: 10k lines ...", file=sys.stderr, flush=True)
+    ten = median_of([*check, str(small)], 3, cwd=ctx.workdir)
+    note = f"{small_lines:,} lines, {how}, {found(ten, small_expected)}, median of 3"
+    ctx.rows.append(ratio_row("initlint one 10k-line module", ten, None, "reference", None, note))
+    print("scaling: 100k lines ...", file=sys.stderr, flush=True)
+    hundred = measure([*check, str(big)], cwd=ctx.workdir)
+    r = hundred.seconds / ten.seconds
+    # Interpreter start-up is in both; linear in the lines means about 10x (a bit less).
+    ctx.rows.append(
+        ratio_row(
+            "initlint one 100k-line module", hundred, r, "<= 12x the 10k module (linear: ~10x)", r <= 12,
+            f"{big_lines:,} lines, {found(hundred, big_expected)}",
+        )
+    )  # fmt: skip
+
+
+# --- runtime probe vs a bare build + forward + backward --------------------------------------
+
+
+@extra_row
+def bench_probe(ctx: Context) -> None:
+    name = "initlint probe, GPT-2 4 layers (cpu)"
+    if ctx.args.no_probe:
+        ctx.rows.append(Row(name, note="skipped (--no-probe)"))
+        return
+    try:
+        import probe_bench  # type: ignore[import-not-found]
+
+        factory, bare = probe_bench.FACTORY, probe_bench.BARE
+    except Exception as exc:
+        ctx.rows.append(Row(name, note=f"not available: benchmarks/probe_bench.py ({type(exc).__name__})"))
+        return
+    env_check = subprocess.run(
+        [sys.executable, "-c", "import torch, transformers"], capture_output=True, text=True
+    )  # fmt: skip
+    if env_check.returncode != 0:
+        ctx.rows.append(Row(name, note="not available: needs torch and transformers in this venv"))
+        return
+    folder = ctx.workdir / "probe"
+    folder.mkdir(exist_ok=True)
+    (folder / "factory.py").write_text(factory)
+    (folder / "bare.py").write_text(bare)
+    target = folder / "factory.py"
+    probe_cmd = [
+        sys.executable, "-m", "initlint", "probe", f"{target}:build", "--input-fn", f"{target}:tokens",
+        "--device", "cpu", "--fail-on", "never", "--format", "json",
+    ]  # fmt: skip
+    bare_cmd = [sys.executable, str(folder / "bare.py"), str(folder), "cpu"]
+    n = 1 if ctx.args.quick else 3
+    print(f"probe vs bare step x{n} ...", file=sys.stderr, flush=True)
+    measure(bare_cmd, cwd=ctx.workdir)  # warm the file system cache for both
+    bare_runs, probe_runs = [], []
+    for _ in range(n):  # interleaved, so that drift hits both alike
+        bare_runs.append(measure(bare_cmd, cwd=ctx.workdir))
+        probe_runs.append(measure(probe_cmd, cwd=ctx.workdir))
+
+    def median_measure(runs: list[Measure]) -> Measure:
+        rss = [m.rss_mib for m in runs if m.rss_mib is not None]
+        bad = next((m.returncode for m in runs if m.returncode not in (0, 1)), 0)
+        return Measure(statistics.median(m.seconds for m in runs), max(rss) if rss else None, bad)
+
+    b, p = median_measure(bare_runs), median_measure(probe_runs)
+    ctx.rows.append(
+        ratio_row("bare build+forward+backward, GPT-2 4 layers", b, None, "reference", None, f"cpu, median of {n}")
+    )
+    ok = p.returncode == 0 and b.returncode == 0
+    r = p.seconds / b.seconds
+    ctx.rows.append(ratio_row(name, p, r, "<= 1.5x bare step", (r <= 1.5) if ok else None, f"median of {n}"))
+
+
 CORE_ROWS: list[Callable[[Context], None]] = [bench_core, bench_torchfix, bench_one_file]
 
 
@@ -336,6 +537,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat-small", type=int, default=5, help="runs of the small measurements (median)")
     parser.add_argument("--repeat-warm", type=int, default=3, help="runs of the warm measurement (median)")
     parser.add_argument("--no-torchfix", action="store_true", help="skip the TorchFix comparison")
+    parser.add_argument("--no-probe", action="store_true", help="skip the runtime probe row (needs torch)")
     args = parser.parse_args(argv)
 
     src = corpus.ensure_corpus(args.corpus_dir)
