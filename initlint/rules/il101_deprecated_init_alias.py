@@ -7,22 +7,9 @@ import libcst as cst
 from initlint.rules.base import FixSpec, Invalid, Report, Rule
 from initlint.semantic import SemanticModel
 from initlint.semantic.imports import dotted
+from initlint.semantic.schemes import DEPRECATED_ALIASES
 
-DEPRECATED = frozenset(
-    {
-        "normal",
-        "uniform",
-        "constant",
-        "eye",
-        "dirac",
-        "xavier_uniform",
-        "xavier_normal",
-        "kaiming_uniform",
-        "kaiming_normal",
-        "orthogonal",
-        "sparse",
-    }
-)
+DEPRECATED = DEPRECATED_ALIASES
 _NAMES = "|".join(sorted(DEPRECATED))
 
 

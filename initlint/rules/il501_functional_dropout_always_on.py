@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.rules.triggers import call_arguments_text
 from initlint.semantic import SemanticModel
 from initlint.semantic.catalog import FUNCTIONAL_DROPOUT
 
@@ -15,23 +16,6 @@ _CALL = re.compile(r"(?<!self\.)\b(?:" + "|".join(sorted(FUNCTIONAL_DROPOUT, key
 _ALIAS = re.compile(r"\b(?:" + "|".join(sorted(FUNCTIONAL_DROPOUT)) + r")\s+as\b")
 _TRAINING = re.compile(r"\btraining\b")
 _TRAINING_POSITION = 2  # dropout(input, p, training, inplace)
-
-
-def _argument_text(text: str, start: int) -> str | None:
-    """The text between the parenthesis at ``start - 1`` and its match; None when a string or a
-    comment makes the scan unsure."""
-    depth = 1
-    for index in range(start, len(text)):
-        char = text[index]
-        if char in "\"'#":
-            return None
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-            if depth == 0:
-                return text[start:index]
-    return None
 
 
 class FunctionalDropoutAlwaysOn(Rule):
@@ -84,7 +68,7 @@ class FunctionalDropoutAlwaysOn(Rule):
         if _ALIAS.search(text):
             return True  # imported under another name: its calls do not spell `dropout(`
         for match in _CALL.finditer(text):
-            arguments = _argument_text(text, match.end())
+            arguments = call_arguments_text(text, match.end())
             if arguments is None or not _TRAINING.search(arguments):
                 return True
         return False  # no call, or every call mentions `training`: none can fire

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.triggers import call_arguments_text
 from initlint.semantic import SemanticModel
 from initlint.semantic.catalog import FUNCTIONAL_DROPOUT
 
@@ -15,23 +16,6 @@ _CALL = re.compile(rf"\b(?:{_NAMES})\s*\(")
 _ALIAS = re.compile(rf"\b(?:{_NAMES})\s+as\b")
 _NUMBER = re.compile(r"(?<![\w.])(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _SUSPECT = re.compile(r"-|0[xXoObB]")
-
-
-def _argument_text(text: str, start: int) -> str | None:
-    """The text between the parenthesis at ``start - 1`` and its match; None when a string or a
-    comment makes the scan unsure."""
-    depth = 1
-    for index in range(start, len(text)):
-        char = text[index]
-        if char in "\"'#":
-            return None
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-            if depth == 0:
-                return text[start:index]
-    return None
 
 
 def _may_be_out_of_range(arguments: str) -> bool:
@@ -94,7 +78,7 @@ class DropoutProbabilityOutOfRange(Rule):
         if _ALIAS.search(text):
             return True  # imported under another name: its calls do not spell the name
         for match in _CALL.finditer(text):
-            arguments = _argument_text(text, match.end())
+            arguments = call_arguments_text(text, match.end())
             if arguments is None or _may_be_out_of_range(arguments):
                 return True
         return False

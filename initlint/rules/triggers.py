@@ -29,3 +29,20 @@ def init_code_possible(text: str, memo: dict[object, bool] | None = None) -> boo
     if memo is not None:
         memo[init_code_possible] = found
     return found
+
+
+def call_arguments_text(text: str, start: int) -> str | None:
+    """The text between the parenthesis at ``start - 1`` and its match; None when a string or a
+    comment makes the scan unsure."""
+    depth = 1
+    for index in range(start, len(text)):
+        char = text[index]
+        if char in "\"'#":
+            return None
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                return text[start:index]
+    return None

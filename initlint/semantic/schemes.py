@@ -14,26 +14,11 @@ from initlint.semantic.values import UNKNOWN, calculate_gain_value, evaluate, ga
 if TYPE_CHECKING:
     from initlint.semantic.model import SemanticModel
 
-INIT_FUNCTIONS = frozenset(
+# Spelled without the underscore: deprecated since PyTorch 0.4, they warn on every call.
+DEPRECATED_ALIASES = frozenset(
     {
-        "calculate_gain",
-        "uniform_",
-        "normal_",
-        "trunc_normal_",
-        "constant_",
-        "ones_",
-        "zeros_",
-        "eye_",
-        "dirac_",
-        "xavier_uniform_",
-        "xavier_normal_",
-        "kaiming_uniform_",
-        "kaiming_normal_",
-        "orthogonal_",
-        "sparse_",
-        # deprecated aliases
-        "uniform",
         "normal",
+        "uniform",
         "constant",
         "eye",
         "dirac",
@@ -44,6 +29,28 @@ INIT_FUNCTIONS = frozenset(
         "orthogonal",
         "sparse",
     }
+)
+INIT_FUNCTIONS = (
+    frozenset(
+        {
+            "calculate_gain",
+            "uniform_",
+            "normal_",
+            "trunc_normal_",
+            "constant_",
+            "ones_",
+            "zeros_",
+            "eye_",
+            "dirac_",
+            "xavier_uniform_",
+            "xavier_normal_",
+            "kaiming_uniform_",
+            "kaiming_normal_",
+            "orthogonal_",
+            "sparse_",
+        }
+    )
+    | DEPRECATED_ALIASES
 )
 
 # Parameters after the tensor, in order, for each init function (deprecated aliases share them).
