@@ -1,10 +1,11 @@
 """The file system under `initlint check`, through the real command line: symlink loops,
 folders and files that cannot be read, paths that do not exist, explicit non-`.py` files, files
-that change under `--fix`, read-only files, and checked code that must never run.
+that change under `--fix`, read-only files and folders, and checked code that must never run.
 
 Tests run as root in CI, where chmod does not bite: refusals are simulated with monkeypatch
-(`os.scandir`, `open`, `tempfile.mkstemp`), and the real thing runs as `nobody` through
-`runuser` when that user can run this interpreter (else that variant is skipped, saying why)."""
+(`os.scandir`, `open`, `tempfile.mkstemp`), and the real thing runs as root without the
+capabilities that bypass file permissions (`setpriv`), else as `nobody` (`runuser`), else that
+variant is skipped, saying why."""
 
 from __future__ import annotations
 
@@ -52,11 +53,10 @@ def cli(*args: str) -> Result:
     return CliRunner().invoke(main, ["check", "--no-cache", *args])
 
 
-def proc(*args: str, cwd: Path, user: str | None = None) -> subprocess.CompletedProcess[str]:
+def proc(*args: str, cwd: Path, prefix: list[str] | None = None) -> subprocess.CompletedProcess[str]:
     command = [str(SCRIPT) if SCRIPT.exists() else sys.executable, *([] if SCRIPT.exists() else ["-m", "initlint"])]
     command += ["check", *args]
-    if user is not None:
-        command = ["runuser", "-u", user, "--", *command]
+    command = [*(prefix or []), *command]
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT)
 
 
@@ -69,34 +69,37 @@ def no_traceback(*texts: str) -> None:
         assert "Traceback" not in text, text
 
 
-# --- running as an unprivileged user ----------------------------------------------------------
+# --- running without the privilege to ignore permissions --------------------------------------
+
+DROP_DAC = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
 
 
-def _nobody_reason() -> str | None:
-    """Why the real-permission variants cannot run here (None when they can)."""
+def unprivileged() -> list[str]:
+    """A command prefix under which file permissions bite: nothing when not root; as root,
+    setpriv dropping the capabilities that bypass them (root keeps reaching its own private
+    interpreter), else runuser as nobody; skips when neither can run initlint."""
     if os.geteuid() != 0:
-        return None  # not root: chmod bites already, run as ourselves
-    if shutil.which("runuser") is None:
-        return "running as root and runuser is not installed"
-    probe = subprocess.run(
-        ["runuser", "-u", "nobody", "--", sys.executable, "-c", "import initlint"], capture_output=True, timeout=60
-    )
-    if probe.returncode != 0:
-        return f"running as root and user nobody cannot run {sys.executable} (its folders are private)"
-    return None
+        return []
+    tried = []
+    for prefix in (DROP_DAC, ["runuser", "-u", "nobody", "--"]):
+        if shutil.which(prefix[0]) is None:
+            tried.append(f"{prefix[0]} is not installed")
+            continue
+        probe = subprocess.run([*prefix, sys.executable, "-c", "import initlint"], capture_output=True, timeout=60)
+        if probe.returncode == 0:
+            return prefix
+        tried.append(f"{prefix[0]} cannot run {sys.executable}")
+    pytest.skip("running as root and " + "; ".join(tried))
 
 
 @pytest.fixture
-def shared_dir() -> Iterator[tuple[Path, str | None]]:
-    """A folder the unprivileged user can use, and that user (None: ourselves)."""
-    reason = _nobody_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    user = "nobody" if os.geteuid() == 0 else None
+def shared_dir() -> Iterator[tuple[Path, list[str]]]:
+    """A folder anyone may use, and the command prefix that makes permissions bite."""
+    prefix = unprivileged()
     folder = Path(tempfile.mkdtemp(prefix="initlint-fs-"))
     os.chmod(folder, 0o777)
     try:
-        yield folder, user
+        yield folder, prefix
     finally:
         for path in [folder, *folder.rglob("*")]:
             if not path.is_symlink():
@@ -199,27 +202,44 @@ def test_unreadable_file_is_il901_through_the_cli(project: Path, monkeypatch: py
     assert Path("pkg/m08.py").read_text() == FIXED
 
 
-def test_real_permissions_as_an_unprivileged_user(shared_dir: tuple[Path, str | None]) -> None:
-    folder, user = shared_dir
+def test_real_permissions(shared_dir: tuple[Path, list[str]]) -> None:
+    folder, prefix = shared_dir
     write(folder / "ok.py")
     write(folder / "locked.py")
     write(folder / "closed" / "inner.py")
     write(folder / "ro.py")
+    write(folder / "sealed" / "s.py")  # a writable file in a folder that is not
+    for path in (folder / "ok.py", folder / "sealed" / "s.py"):
+        os.chmod(path, 0o666)
     os.chmod(folder / "locked.py", 0)
     os.chmod(folder / "closed", 0)
     os.chmod(folder / "ro.py", 0o444)
-    for path in (folder / "ok.py",):
-        os.chmod(path, 0o666)
-    result = proc("--no-cache", "--format", "json", ".", cwd=folder, user=user)
+    os.chmod(folder / "sealed", 0o555)
+    result = proc("--no-cache", "--format", "json", ".", cwd=folder, prefix=prefix)
     no_traceback(result.stderr)
     assert result.returncode == 1, result.stderr
-    assert json_findings(result.stdout) == [("locked.py", "IL901"), ("ok.py", "IL101"), ("ro.py", "IL101")]
-    assert "cannot read folder ./closed: Permission denied; skipped" in result.stderr
-    result = proc("--no-cache", "--fix", ".", cwd=folder, user=user)
+    assert json_findings(result.stdout) == [
+        ("locked.py", "IL901"), ("ok.py", "IL101"), ("ro.py", "IL101"), ("sealed/s.py", "IL101"),
+    ]  # fmt: skip
+    assert "Permission denied" in json.loads(result.stdout)["findings"][0]["message"]
+    assert "initlint: warning: cannot read folder ./closed: Permission denied; skipped" in result.stderr
+    result = proc("--no-cache", "--fix", ".", cwd=folder, prefix=prefix)
     no_traceback(result.stderr)
-    assert "ro.py: fixes not written: the file is read-only" in result.stderr
+    assert result.returncode == 1, result.stderr
+    assert "initlint: ro.py: fixes not written: the file is read-only" in result.stderr
+    assert "initlint: sealed/s.py: fixes not written: Permission denied" in result.stderr
     assert (folder / "ro.py").read_text() == BAD
+    assert (folder / "sealed" / "s.py").read_text() == BAD
     assert (folder / "ok.py").read_text() == FIXED
+    assert (folder / "locked.py").read_text() == BAD
+    # A read-only cache folder: the run succeeds, nothing is cached.
+    cache = folder / "cache"
+    cache.mkdir(mode=0o555)
+    os.chmod(cache, 0o555)
+    result = proc("--format", "json", "--cache-dir", "cache", ".", cwd=folder, prefix=prefix)
+    no_traceback(result.stderr)
+    assert result.returncode == 1 and len(json_findings(result.stdout)) == 3, result.stderr  # ok.py was fixed
+    assert list(cache.iterdir()) == []
 
 
 # --- paths that do not exist, and explicit files ----------------------------------------------
