@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,12 +108,21 @@ def discover(paths: list[Path], settings: Settings, problems: list[str] | None =
     for given in paths:
         if not given.exists() and not given.is_symlink():
             raise ConfigError(f"path does not exist: {given}")
-        if given.is_file() or (given.is_symlink() and not given.is_dir()):
+        if not given.is_dir():  # a file, link, pipe (`<(...)`) or device: read as named
             found.setdefault(str(given), given)  # named explicitly: always checked
             continue
         for file in _walk(given, root, settings, problems if problems is not None else []):
             found.setdefault(str(file), file)
     return sorted(found.values(), key=lambda p: str(p))
+
+
+def _regular_or_unknown(path: Path) -> bool:
+    """False for a pipe, socket or device (through links); a broken link or loop is kept, to
+    be reported as unreadable."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True
 
 
 def _walk(top: Path, root: Path, settings: Settings, problems: list[str]) -> list[Path]:
@@ -152,6 +162,10 @@ def _walk(top: Path, root: Path, settings: Settings, problems: list[str]) -> lis
                 continue
             relative = f"{relative_dir}/{name}" if relative_dir not in ("", ".") else name
             if settings.excluded(relative) or _gitignored(relative, False, active):
+                continue
+            if not _regular_or_unknown(current / name):
+                # Reading a named pipe would wait forever for a writer; a device may never end.
+                problems.append(f"{current / name}: not a regular file; skipped")
                 continue
             files.append(current / name)
     return files

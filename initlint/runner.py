@@ -111,6 +111,8 @@ def write_if_unchanged(path: Path, original: bytes, new: bytes) -> str | None:
     read-only or changed on disk since it was read. None when written."""
     try:
         info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a pipe or device: replacing it would destroy it
+            return "not a regular file"
         if not info.st_mode & stat.S_IWUSR:
             return "the file is read-only"
         if path.read_bytes() != original:

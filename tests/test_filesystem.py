@@ -242,6 +242,39 @@ def test_real_permissions(shared_dir: tuple[Path, list[str]]) -> None:
     assert list(cache.iterdir()) == []
 
 
+# --- named pipes ------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
+def test_named_pipe_in_a_walked_folder_is_skipped_not_waited_on(project: Path) -> None:
+    write("a.py")
+    os.mkfifo("pipe.py")  # opening it for reading would wait for a writer forever
+    os.mkdir("pkg")
+    os.mkfifo("pkg/other.py")
+    result = proc("--no-cache", "--format", "json", ".", cwd=project)
+    assert result.returncode == 1, result.stderr
+    assert json_findings(result.stdout) == [("a.py", "IL101")]
+    assert result.stderr.splitlines() == [
+        "initlint: warning: pipe.py: not a regular file; skipped",
+        "initlint: warning: pkg/other.py: not a regular file; skipped",
+    ]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
+def test_named_pipe_given_explicitly_is_read_and_never_replaced(project: Path) -> None:
+    os.mkfifo("pipe.py")
+    for args, code in ((["--format", "json"], 1), (["--fix"], 1)):
+        writer = threading.Thread(target=Path("pipe.py").write_text, args=(BAD,), daemon=True)
+        writer.start()  # like `initlint check <(git show HEAD:model.py)`
+        result = proc("--no-cache", *args, "pipe.py", cwd=project)
+        writer.join(timeout=60)
+        no_traceback(result.stderr)
+        assert result.returncode == code, result.stderr
+        assert "pipe.py:4:9: IL101" in result.stdout or json_findings(result.stdout) == [("pipe.py", "IL101")]
+    assert "initlint: pipe.py: fixes not written: not a regular file" in result.stderr
+    assert stat.S_ISFIFO(os.stat("pipe.py").st_mode)  # still the pipe, not replaced by a file
+
+
 # --- paths that do not exist, and explicit files ----------------------------------------------
 
 
