@@ -202,10 +202,20 @@ def probe_model(
         try:
             for attempt in attempts:
                 moved = inputs_mod.to_device(attempt, torch_device, torch_dtype)
-                prober = Prober(model, thresholds.huge_value, progress=bar.advance if bar else None)
+                lazy = inputs_mod.has_lazy(model)
+                prober = None if lazy else Prober(model, thresholds.huge_value, progress=bar.advance if bar else None)
                 try:
+                    if prober is None:
+                        # nn.LazyLinear/LazyConvNd: one dry forward (no grad) on this input sizes
+                        # and initializes them; then the probe dtype/device again for the new params
+                        with probe_mode(model, mode), torch.no_grad():
+                            model(*moved.args, **moved.kwargs)
+                        model.to(device=torch_device, dtype=torch_dtype)
+                        prober = Prober(model, thresholds.huge_value, progress=bar.advance if bar else None)
                     with probe_mode(model, mode):
                         measurement = prober.run(moved, seed)
+                except ProbeError:
+                    raise  # already one clear line (a forward that returns no tensor)
                 except Exception as exc:
                     if _is_oom(exc):
                         raise ProbeError(
@@ -266,9 +276,10 @@ PROGRESS_MIN_MODULES = 100
 
 
 def _progress_bar(model: Any) -> _Bar | None:
+    from initlint.probe.inputs import has_lazy
     from initlint.probe.measure import classify
 
-    if not sys.stderr.isatty():
+    if not sys.stderr.isatty() or has_lazy(model):  # lazy layers: not countable before the dry run
         return None
     total = len(classify(model))
     return _Bar(total) if total >= PROGRESS_MIN_MODULES else None

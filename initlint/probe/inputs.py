@@ -3,6 +3,7 @@ from the first parametric layer."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ class ModelInput:
 
 
 def iter_tensors(value: Any) -> Any:
-    """Every tensor in a (nested) tuple, list, dict or ModelOutput."""
+    """Every tensor in a (nested) tuple, list, dict, ModelOutput (a dict) or dataclass instance."""
     import torch
 
     if isinstance(value, torch.Tensor):
@@ -31,15 +32,38 @@ def iter_tensors(value: Any) -> Any:
     elif isinstance(value, list | tuple):
         for item in value:
             yield from iter_tensors(item)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # a model returning a plain @dataclass: its tensors are in its fields
+        for f in dataclasses.fields(value):
+            yield from iter_tensors(getattr(value, f.name, None))
+
+
+def has_lazy(model: Any) -> bool:
+    """Whether the model still has uninitialized (lazy) parameters or buffers (nn.LazyLinear, ...)."""
+    from torch.nn.parameter import is_lazy
+
+    return any(is_lazy(t) for t in (*model.parameters(), *model.buffers()))
+
+
+def describe_value(value: Any) -> str:
+    """dtype[shape] of a tensor; a container of tensors as "dict of float32[8,4], ..."; else the type name."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return f"{str(value.dtype).removeprefix('torch.')}[{','.join(map(str, value.shape))}]"
+    tensors = list(iter_tensors(value)) if not isinstance(value, str) else []
+    if tensors:
+        return f"{type(value).__name__} of {', '.join(describe_value(t) for t in tensors[:4])}" + (
+            ", ..." if len(tensors) > 4 else ""
+        )
+    return type(value).__name__
 
 
 def describe(inputs: ModelInput) -> str:
     import torch
 
     def one(value: Any) -> str:
-        if isinstance(value, torch.Tensor):
-            return f"{str(value.dtype).removeprefix('torch.')}[{','.join(map(str, value.shape))}]"
-        return type(value).__name__
+        return describe_value(value) if isinstance(value, torch.Tensor) else type(value).__name__
 
     parts = [one(a) for a in inputs.args] + [f"{k}={one(v)}" for k, v in inputs.kwargs.items()]
     return ", ".join(parts)
@@ -93,6 +117,12 @@ def infer(model: Any, batch: int, dtype: Any) -> ModelInput:
     import torch.nn as nn
 
     layer = first_parametric_layer(model)
+    if layer is not None and has_lazy(layer):
+        # LazyLinear/LazyConvNd know their input size only after a forward: nothing to infer from
+        raise ProbeError(
+            f"cannot infer the input of this model: its first layer is a lazy {type(layer).__name__}",
+            hint="give --input-shape B,... or --input-fn FILE:FN; lazy layers are materialized by a dry run on it",
+        )
     if isinstance(layer, nn.Embedding | nn.EmbeddingBag):
         tokens = torch.randint(0, layer.num_embeddings, (batch, 32))
         result = ModelInput((tokens,))

@@ -13,7 +13,8 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from initlint.probe.inputs import ModelInput, iter_tensors
+from initlint.probe.errors import ProbeError
+from initlint.probe.inputs import ModelInput, describe_value, iter_tensors
 
 ACTIVATIONS: tuple[type[nn.Module], ...] = (
     nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.RReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish,
@@ -54,10 +55,33 @@ def is_norm(module: nn.Module) -> bool:
     return isinstance(module, NORMS) or bool(_NORM_NAME.search(type(module).__name__))
 
 
+def _parametrized(module: nn.Module) -> bool:
+    parametrizations = getattr(module, "parametrizations", None)
+    return isinstance(parametrizations, nn.ModuleDict) and nn.utils.parametrize.is_parametrized(module)
+
+
+def own_parameters(module: nn.Module) -> list[nn.Parameter]:
+    """A layer's own parameters; for a parametrized layer (parametrizations.weight_norm,
+    orthogonal, ...) also the originals its computed weight is made from."""
+    own = list(module.parameters(recurse=False))
+    if _parametrized(module):
+        seen = {id(p) for p in own}
+        own += [p for p in module.parametrizations.parameters() if id(p) not in seen]
+    return own
+
+
 def weight_of(module: nn.Module) -> torch.Tensor | None:
     weight = module._parameters.get("weight")
     if isinstance(weight, torch.Tensor):
         return weight
+    # A computed weight: a parametrization (a property recomputed on access) or the legacy
+    # nn.utils.weight_norm (a plain tensor attribute rebuilt from weight_g/weight_v before each
+    # forward). Measure the weight the layer uses, not weight_g's (out, 1).
+    if "weight" not in module._parameters and (_parametrized(module) or "weight" in module.__dict__):
+        with torch.no_grad():
+            computed = getattr(module, "weight", None)
+        if isinstance(computed, torch.Tensor) and computed.dim() >= 1:
+            return computed
     for param in module.parameters(recurse=False):
         if param.dim() >= 2:
             return param
@@ -125,12 +149,14 @@ def classify(model: nn.Module) -> dict[nn.Module, LayerInfo]:
         if isinstance(module, CONTAINERS):
             trunk.update(id(m) for m in module.children())
     infos: dict[nn.Module, LayerInfo] = {}
-    seen: set[int] = set()
+    # The internals of parametrized layers (parametrizations.weight: a ModuleList) compute a
+    # weight, not an activation: their parameters belong to the layer, they get no row.
+    seen: set[int] = {id(m) for p in model.modules() if _parametrized(p) for m in p.parametrizations.modules()}
     for name, module in model.named_modules():
         if id(module) in seen:
             continue
         seen.add(id(module))
-        own_params = [p for p in module.parameters(recurse=False)]
+        own_params = own_parameters(module)
         if is_norm(module):
             kind = "norm"
         elif is_activation(module):
@@ -190,6 +216,7 @@ class Prober:
         self._last_weight_conv = False
         self._handles: list[Any] = []
         self._pending_in: dict[int, torch.Tensor | None] = {}
+        self._derived_grads: dict[int, torch.Tensor] = {}  # module id -> grad of its computed weight
 
     # ---- hooks -------------------------------------------------------------------------
     def _pre(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -264,12 +291,24 @@ class Prober:
 
     # ---- the pass ----------------------------------------------------------------------
     def run(self, inputs: ModelInput, seed: int) -> Measurement:
+        # cached(): a parametrized weight is computed once and the same tensor is used by the
+        # forward and seen by weight_of, so the gradient of the computed weight can be measured
+        with nn.utils.parametrize.cached():
+            return self._run(inputs, seed)
+
+    def _run(self, inputs: ModelInput, seed: int) -> Measurement:
         try:
             for module in self.infos:
                 self._handles.append(module.register_forward_pre_hook(self._pre, with_kwargs=True))
                 self._handles.append(module.register_forward_hook(self._post, with_kwargs=True))
             output = self.model(*inputs.args, **inputs.kwargs)
-            outputs = [t for t in iter_tensors(output) if t.is_floating_point()]
+            outputs = list({id(t): t for t in iter_tensors(output) if t.is_floating_point()}.values())
+            if not outputs:
+                raise ProbeError(
+                    f"the forward returned {describe_value(output)}, with no floating-point tensor to measure "
+                    "and backpropagate",
+                    hint="return the model's output tensor(s): a tensor, or a tuple/list/dict/dataclass of them",
+                )
             device = outputs[0].device if outputs else None
             loss = None
             out_nonfinite = []
@@ -290,11 +329,22 @@ class Prober:
             loss_nonfinite = None
             if loss is not None:
                 trainable = [i for i, p in enumerate(params) if p.requires_grad]
-                computed = torch.autograd.grad(
-                    loss, [params[i] for i in trainable], allow_unused=True, materialize_grads=False
-                )
-                for i, g in zip(trainable, computed, strict=True):
-                    grads[i] = g
+                # computed weights (parametrizations, legacy weight_norm) as the forward used them
+                derived = [
+                    (module, w)
+                    for module in self.infos
+                    if "weight" not in module._parameters
+                    and (w := weight_of(module)) is not None
+                    and w.grad_fn is not None
+                ]
+                wanted = [params[i] for i in trainable] + [w for _, w in derived]
+                if wanted:  # all frozen (and an input that requires grad): no backward to run
+                    computed = torch.autograd.grad(loss, wanted, allow_unused=True, materialize_grads=False)
+                    for i, g in zip(trainable, computed[: len(trainable)], strict=True):
+                        grads[i] = g
+                    for (module, _), g in zip(derived, computed[len(trainable) :], strict=True):
+                        if g is not None:
+                            self._derived_grads[id(module)] = g
                 loss_nonfinite = (~torch.isfinite(loss.detach())).float()
                 del loss
             return self._collect(params, owners, grads, out_nonfinite, loss_nonfinite, device, inputs)
@@ -321,7 +371,7 @@ class Prober:
         owners: list[list[int]] = []
         row = 0
         for module, info in self.infos.items():
-            own = list(module.parameters(recurse=False))
+            own = own_parameters(module)
             if not own:
                 continue
             info.param_row = row
@@ -349,7 +399,7 @@ class Prober:
         if device is None:
             device = params[0].device if params else torch.device("cpu")
         nan = _nan(device)
-        modules = [m for m in self.infos if any(True for _ in m.parameters(recurse=False))]
+        modules = [m for m in self.infos if own_parameters(m)]
         raw_cache: dict[int, torch.Tensor] = {}
         # The last weight layer to run is never "hidden" (IL605): skip its symmetry check.
         ran = [r for r in self.calls if r.layer.kind == "weight"]
@@ -386,7 +436,7 @@ class Prober:
                     symmetric = (same & (torch.maximum(high.abs(), low.abs()).amax() > 0)).float()
             param_rows.append(torch.stack([mean, std, nonfinite, huge, denormal, symmetric]).to(device))
             main_index = next((i for i in indices if params[i] is main), None)
-            g = grads[main_index] if main_index is not None else None
+            g = grads[main_index] if main_index is not None else self._derived_grads.get(id(module))
             gstd = g.detach().float().std().to(device) if g is not None and g.numel() > 1 else nan
             g_nonfinite = (~torch.isfinite(gstd)).float() if g is not None else torch.zeros((), device=device)
             for i in indices:
