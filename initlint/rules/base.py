@@ -52,6 +52,9 @@ class Rule:
     # They let the engine skip the parse of files no enabled rule can match, so each must be
     # a necessary condition of a finding (tests check this on every example).
     triggers: ClassVar[tuple[str, ...]] = ()
+    # Plain substrings, one of which every finding's file contains: checked before the
+    # triggers because `in` is a C scan, far faster than a regex without a literal prefix.
+    literals: ClassVar[tuple[str, ...]] = ()
     needs_torch: ClassVar[bool] = True  # only fires in files that import torch (or an init alias)
     # Reads init sites: a configured init alias in the text satisfies the triggers too.
     uses_init_aliases: ClassVar[bool] = False
@@ -68,7 +71,9 @@ class Rule:
     def compiled_triggers(cls) -> tuple[re.Pattern[str], ...]:
         cached = cls.__dict__.get("_compiled_triggers")
         if cached is None:
-            cached = tuple(re.compile(t) for t in cls.triggers)
+            from initlint.rules.triggers import INIT, INIT_TRIGGER
+
+            cached = tuple(INIT if t == INIT_TRIGGER else re.compile(t) for t in cls.triggers)
             cls._compiled_triggers = cached  # type: ignore[attr-defined]
         return cached
 
@@ -76,6 +81,8 @@ class Rule:
     def may_match(cls, text: str, memo: dict[object, bool] | None = None) -> bool:
         """All triggers occur in ``text``. ``memo`` shares each pattern's answer between the
         rules of one file (many rules share INIT_TRIGGER)."""
+        if cls.literals and not any(literal in text for literal in cls.literals):
+            return False
         for pattern in cls.compiled_triggers():
             if memo is None:
                 found = pattern.search(text) is not None

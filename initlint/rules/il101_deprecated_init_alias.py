@@ -19,6 +19,7 @@ class DeprecatedInitAlias(Rule):
     summary = "`nn.init.normal` and the other init functions without the trailing underscore are deprecated"
     severity = "warning"
     fix_applicability = "safe"
+    literals = ("normal", "uniform", "constant", "eye", "dirac", "xavier", "kaiming", "orthogonal", "sparse")
     triggers = (rf"\.\s*(?:{_NAMES})\b|from\s+torch\s*\.\s*nn\s*\.\s*init\s+import",)
 
     VALID = (

@@ -17,6 +17,7 @@ class TensorFromTensor(Rule):
     summary = "`torch.tensor(t)` on a tensor copies it with a UserWarning; use `t.detach().clone()`"
     severity = "warning"
     fix_applicability = "safe"
+    literals = ("tensor",)
     triggers = (r"\btensor\s*\(\s*[A-Za-z_(]",)
 
     VALID = (

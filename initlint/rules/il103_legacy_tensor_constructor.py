@@ -30,6 +30,7 @@ class LegacyTensorConstructor(Rule):
     summary = "`torch.Tensor(3, 3)` and `torch.FloatTensor(n)` create uninitialized tensors; use `torch.empty`"
     severity = "warning"
     fix_applicability = "safe"
+    literals = ("Tensor",)
     triggers = (r"Tensor\s*\(",)
 
     VALID = (

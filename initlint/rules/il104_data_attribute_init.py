@@ -23,6 +23,7 @@ class DataAttributeInit(Rule):
     severity = "warning"
     fix_applicability = "safe"
     # `.data.normal_(`-style statements, or `.data` as an argument (`init.zeros_(m.bias.data)`).
+    literals = ("data",)
     triggers = (r"\.data\s*\.\s*(?:normal_|uniform_|fill_|zero_)\s*\(|\.data\s*[,)]",)
 
     VALID = (

@@ -17,6 +17,7 @@ class VariableWrapper(Rule):
     summary = "`torch.autograd.Variable` is a no-op wrapper since PyTorch 0.4; use the tensor itself"
     severity = "warning"
     fix_applicability = "safe"
+    literals = ("Variable",)
     triggers = (r"\bVariable\b",)
 
     VALID = (

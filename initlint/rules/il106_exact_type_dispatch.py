@@ -23,6 +23,7 @@ class ExactTypeDispatch(Rule):
     summary = "`type(m) == nn.Linear` in init code misses subclasses of the layer; use `isinstance`"
     severity = "warning"
     fix_applicability = "unsafe"
+    literals = ("type", "__class__")
     triggers = (
         # A comparison with type(...) or .__class__ on either side ...
         r"(?:\btype\s*\(|__class__)[\s\S]{0,200}?(?:==|!=|\bis\b|\bin\b)|(?:==|!=|\bis\b|\bin\b)\s*(?:\btype\s*\(|[\w.]+\.__class__)",

@@ -43,6 +43,7 @@ class ClassnameStringDispatch(Rule):
     summary = "Init code that matches `'Conv'` in a class name also catches unintended classes; use `isinstance`"
     severity = "warning"
     fix_applicability = None
+    literals = ("__name__",)
     triggers = (r"__class__\s*\.\s*__name__|\btype\s*\([\s\S]{0,200}?\)\s*\.\s*__name__",)
 
     @classmethod

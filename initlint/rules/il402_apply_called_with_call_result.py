@@ -15,6 +15,7 @@ class ApplyCalledWithCallResult(Rule):
     summary = "`.apply(init_fn())` passes the None that `init_fn` returns, not the function: apply raises"
     severity = "error"
     fix_applicability = "safe"
+    literals = ("apply",)
     triggers = (r"\.\s*apply\s*\(\s*[\w.]+\s*\(",)
 
     VALID = (

@@ -1,16 +1,18 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import libcst as cst
 
 from initlint.rules.base import Invalid, Report, Rule
-from initlint.rules.triggers import INIT_TRIGGER
+from initlint.rules.triggers import INIT
 from initlint.semantic import SemanticModel
 from initlint.semantic.catalog import LAYERS
 from initlint.semantic.modules import ModuleClass
 from initlint.semantic.structure import inside, nodes_in, referenced_function
 
+_APPLY = re.compile(r"\.\s*apply\s*\(")
 _RESET = frozenset({"reset_parameters", "_reset_parameters"})
 
 
@@ -19,7 +21,16 @@ class InitInForward(Rule):
     name = "init-in-forward"
     summary = "An init of the module's own parameters inside `forward` re-initializes them on every call"
     severity = "error"
-    triggers = (r"def\s+forward\b", INIT_TRIGGER + r"|reset_parameters|\.\s*apply\s*\(")
+    literals = ("forward",)
+    triggers = (r"def\s+forward\b",)
+
+    @classmethod
+    def may_match(cls, text: str, memo: dict[object, bool] | None = None) -> bool:
+        # An init site (the shared INIT test), a reset_parameters() call or an .apply() call.
+        if not super().may_match(text, memo):
+            return False
+        return "reset_parameters" in text or bool(_APPLY.search(text)) or bool(INIT.search(text))
+
     uses_init_aliases = True
 
     VALID = (

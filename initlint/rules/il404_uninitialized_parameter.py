@@ -23,6 +23,7 @@ class UninitializedParameter(Rule):
     summary = "`nn.Parameter(torch.empty(...))` that nothing in the file ever fills: it trains from garbage memory"
     severity = "error"
     # nn.Parameter(torch.empty(...)) and the legacy constructors, written inside the call.
+    literals = ("Parameter",)
     triggers = (r"Parameter\s*\((?:\s|#[^\n]*)*[\w.\s]*?\b(?:empty|Tensor|FloatTensor)\s*\(",)
 
     VALID = (

@@ -17,7 +17,7 @@ class ConstantHiddenWeight(Rule):
     name = "constant-hidden-weight"
     summary = "A constant non-zero weight on a layer that feeds another layer: its units stay identical forever"
     severity = "error"
-    triggers = (r"ones_|constant_|fill_", INIT_TRIGGER)
+    triggers = (INIT_TRIGGER, r"ones_|constant_|fill_")
     uses_init_aliases = True
 
     VALID = (

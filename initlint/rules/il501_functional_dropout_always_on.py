@@ -65,6 +65,8 @@ class FunctionalDropoutAlwaysOn(Rule):
 
     @classmethod
     def may_match(cls, text: str, memo: dict[object, bool] | None = None) -> bool:
+        if "dropout" not in text:
+            return False
         if _ALIAS.search(text):
             return True  # imported under another name: its calls do not spell `dropout(`
         for match in _CALL.finditer(text):

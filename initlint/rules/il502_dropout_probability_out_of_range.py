@@ -75,6 +75,8 @@ class DropoutProbabilityOutOfRange(Rule):
     def may_match(cls, text: str, memo: dict[object, bool] | None = None) -> bool:
         """Sound and selective: some dropout call's arguments hold a literal that can be out of
         range (most files only write `nn.Dropout(0.1)` or `nn.Dropout(config.p)`)."""
+        if "ropout" not in text:
+            return False
         if _ALIAS.search(text):
             return True  # imported under another name: its calls do not spell the name
         for match in _CALL.finditer(text):

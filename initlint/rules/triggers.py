@@ -15,9 +15,42 @@ INIT_TRIGGER = (
     r"|(?:weight\w*|bias\w*|data|self\s*\.\s*\w+)\s*\.\s*(?:normal_|uniform_|fill_|zero_)\s*\("
 )
 
-_INIT = re.compile(INIT_TRIGGER)
+# INIT_TRIGGER as one regex is slow (no literal prefix: the engine tries it at every offset).
+# The same test, anchored on literals: find each candidate word fast, then look around it.
+_INIT_WORD = re.compile(r"init\b")
+_BEFORE_INIT = re.compile(r"(?:nn\s*\.\s*|import\s+torch\s*\.\s*nn\s*\.\s*)\Z")
+_FROM_TORCH_NN = re.compile(r"from\s+torch\s*\.\s*nn(?:\s+import\s*(?:\([^)]*|[^\n]*)\binit\b|\s*\.\s*init\s+import)")
+_IN_PLACE = tuple(re.compile(name + r"_\s*\(") for name in ("normal", "uniform", "fill", "zero"))
+_BEFORE_IN_PLACE = re.compile(r"(?:weight\w*|bias\w*|data|self\s*\.\s*\w+)\s*\.\s*\Z")
+_LOOK_BACK = 160  # characters of spacing and names a match may span before its anchor word
+
+
+def has_init_reference(text: str) -> bool:
+    """Whether ``INIT_TRIGGER`` occurs in ``text`` (tests check the two agree)."""
+    for match in _INIT_WORD.finditer(text):
+        if _BEFORE_INIT.search(text, max(0, match.start() - _LOOK_BACK), match.start()):
+            return True
+    if "torch" in text and _FROM_TORCH_NN.search(text):
+        return True
+    for pattern in _IN_PLACE:
+        for match in pattern.finditer(text):
+            if _BEFORE_IN_PLACE.search(text, max(0, match.start() - _LOOK_BACK), match.start()):
+                return True
+    return False
+
+
+class _InitTrigger:
+    """Stands in for the compiled INIT_TRIGGER in ``Rule.compiled_triggers``."""
+
+    pattern = INIT_TRIGGER
+
+    def search(self, text: str) -> bool | None:
+        return True if has_init_reference(text) else None
+
+
+INIT = _InitTrigger()
 _WEIGHT_OR_BIAS = re.compile(r"\.\s*(?:weight|bias)\b")
-_UNDERSCORE_CALL = re.compile(r"[A-Za-z0-9]_\s*\(")
+_UNDERSCORE_CALL = re.compile(r"_\s*\(")
 
 
 def init_code_possible(text: str, memo: dict[object, bool] | None = None) -> bool:
@@ -25,7 +58,13 @@ def init_code_possible(text: str, memo: dict[object, bool] | None = None) -> boo
     a method or helper ending in ``_`` on a weight or bias (``trunc_normal_(m.weight)``)."""
     if memo is not None and init_code_possible in memo:
         return memo[init_code_possible]
-    found = bool(_INIT.search(text) or (_WEIGHT_OR_BIAS.search(text) and _UNDERSCORE_CALL.search(text)))
+    if memo is not None and INIT in memo:
+        has_init = memo[INIT]
+    else:
+        has_init = has_init_reference(text)
+        if memo is not None:
+            memo[INIT] = has_init
+    found = has_init or bool(_WEIGHT_OR_BIAS.search(text) and _UNDERSCORE_CALL.search(text))
     if memo is not None:
         memo[init_code_possible] = found
     return found
