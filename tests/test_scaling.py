@@ -27,6 +27,7 @@ class Block{i}(nn.Module):
     def forward(self, x):
         def helper(y):
             return torch.relu(self.head(y))
+        x = self.head(torch.relu(self.fc(x)))
         return helper(torch.relu(self.fc(x)))
 """
 
@@ -71,3 +72,42 @@ def test_lint_work_grows_linearly_with_the_file(monkeypatch) -> None:  # type: i
         assert findings  # the rules really ran (IL101 on every class at least)
         cost[classes] = steps[0]
     assert cost[40] < 6 * cost[10], cost  # quadratic was ~16x
+
+
+def test_edge_and_init_site_scans_grow_linearly(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Two more quadratic scans, found by the 100k-line benchmark row: every new dataflow edge
+    compared with every edge so far, and IL403 walking every init site of the file per class."""
+    from functools import cached_property
+
+    from initlint.rules import ALL_RULES
+    from initlint.semantic.dataflow import Edge
+    from initlint.semantic.inits import find_init_sites
+
+    counts = {"eq": 0, "sites": 0}
+    edge_eq = Edge.__eq__
+
+    def counting_eq(self, other):  # type: ignore[no-untyped-def]
+        counts["eq"] += 1
+        return edge_eq(self, other)
+
+    class CountingList(list):  # type: ignore[type-arg]
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            for item in super().__iter__():
+                counts["sites"] += 1
+                yield item
+
+    def init_sites(self):  # type: ignore[no-untyped-def]
+        return CountingList(find_init_sites(self))
+
+    monkeypatch.setattr(Edge, "__eq__", counting_eq)
+    prop = cached_property(init_sites)
+    prop.__set_name__(SemanticModel, "init_sites")
+    monkeypatch.setattr(SemanticModel, "init_sites", prop)
+    options = options_for([rule.code for rule in ALL_RULES])
+    cost = {}
+    for classes in (10, 40):
+        counts.update(eq=0, sites=0)
+        lint_source(module(classes), options)
+        cost[classes] = dict(counts)
+    assert cost[40]["sites"] < 6 * cost[10]["sites"], cost
+    assert cost[40]["eq"] <= 6 * cost[10]["eq"] + 40, cost

@@ -76,11 +76,15 @@ class InitInForward(Rule):
     )
 
     def check(self, model: SemanticModel) -> Iterator[Report]:
+        # Init sites by the function that holds them: scanning every site per class was quadratic.
+        by_function: dict[int, list] = {}  # type: ignore[type-arg]
+        for site in model.init_sites:
+            by_function.setdefault(id(site.function_node), []).append(site)
         for cls in model.module_classes.values():
             forward = cls.forward
             if forward is None or _early_return(model, forward):
                 continue
-            for site in model.init_sites:
+            for site in by_function.get(id(forward), ()):
                 if site.function_node is not forward or not inside(model, site.call, forward):
                     continue
                 if _conditional(model, site.call, forward) or not _own_parameter(site.target, cls, site):

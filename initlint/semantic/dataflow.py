@@ -71,6 +71,9 @@ class Dataflow:
     followers: dict[Layer, Follower] = field(default_factory=dict)
     conflicting: set[Layer] = field(default_factory=set)
     edges: list[Edge] = field(default_factory=list)
+    # Indexes over `edges`: a list scan per added edge and per query was quadratic in the file.
+    _edge_set: set[Edge] = field(default_factory=set, repr=False, compare=False)
+    _by_source: dict[int, list[Edge]] = field(default_factory=dict, repr=False, compare=False)
 
     def follower(self, layer: Layer) -> Follower | None:
         """None when forward does not show it, or shows different things on different paths."""
@@ -88,11 +91,13 @@ class Dataflow:
             self.conflicting.add(layer)
 
     def add_edge(self, edge: Edge) -> None:
-        if edge not in self.edges:
+        if edge not in self._edge_set:
+            self._edge_set.add(edge)
             self.edges.append(edge)
+            self._by_source.setdefault(id(edge.source), []).append(edge)  # by identity, as before
 
     def successors(self, layer: Layer) -> list[Edge]:
-        return [e for e in self.edges if e.source is layer]
+        return [e for e in self._by_source.get(id(layer), ()) if e.source is layer]
 
 
 Value = frozenset[Carried]
