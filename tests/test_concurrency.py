@@ -232,3 +232,25 @@ def test_read_only_cache_dir(
     assert not [p for p in empty.rglob("*") if p.name.startswith(".tmp-")]
     assert len(entries(full)) == COUNT  # the entries that were there are still there, whole
     assert_sound(full)
+
+
+def test_concurrent_fix_runs_never_corrupt_a_file(tmp_path: Path) -> None:
+    """Two `--fix` runs racing over the same files: each file ends fixed exactly once (a run
+    that finds the file changed under it refuses its write and says so), none is damaged."""
+    racing, serial = tmp_path / "racing", tmp_path / "serial"
+    for folder in (racing, serial):
+        folder.mkdir()
+        (folder / "pyproject.toml").write_text("[tool.initlint]\n")
+        generate(folder)
+    check(serial, "--no-cache", "--fix", "-j", "1")  # the reference result
+    runs = [start(racing, "--no-cache", "--fix", "-j", j) for j in ("2", "1")]
+    outputs = [run.communicate(timeout=TIMEOUT) for run in runs]
+    for run, (_, err) in zip(runs, outputs, strict=True):
+        assert run.returncode == 1, err  # the syntax errors stay
+        assert "Traceback" not in err
+        for line in err.splitlines():  # the only thing a run may say: a refused write
+            assert line.endswith("fixes not written: the file changed on disk since it was read"), line
+    expected = {p.relative_to(serial): p.read_bytes() for p in serial.rglob("*.py")}
+    assert {p.relative_to(racing): p.read_bytes() for p in racing.rglob("*.py")} == expected
+    assert sum(b"xavier_uniform_(" in data for data in expected.values()) == COUNT // 4 - 2  # 2 are IL900 files
+    assert not [p for p in racing.rglob("*") if p.name.endswith(".initlint")]
