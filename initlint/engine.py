@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from initlint.finding import Edit, Finding, Fix, Related
@@ -63,7 +66,10 @@ def _python_syntax_error(text: str) -> SyntaxError | None:
     import ast
 
     try:
-        ast.parse(text)
+        # Under the default limit, whatever the caller set: CPython scales its C-level AST
+        # recursion guard from it, and a raised limit lets a deep file overflow the C stack.
+        with _recursion_limit(PYTHON_DEFAULT_RECURSION_LIMIT):
+            ast.parse(text)
     except SyntaxError as exc:
         return exc
     except (ValueError, RecursionError, MemoryError) as exc:
@@ -71,9 +77,29 @@ def _python_syntax_error(text: str) -> SyntaxError | None:
     return None
 
 
-def _syntax_finding(source: SourceFile, libcst_error: Exception | None) -> Finding:
+# Python's verdicts that are limits of nesting, not grammar: libcst knows no newer grammar that
+# would accept the file, and its native parser overflows its stack (a segfault that kills the
+# process) past about 1,000 nested brackets and is quadratic on long operator chains, so such a
+# file is reported without being handed to libcst.
+_NESTING_LIMITS = (
+    "too many nested parentheses",
+    "too many levels of indentation",
+    "too many statically nested blocks",
+    "maximum recursion depth exceeded",
+    "RecursionError",
+    "MemoryError",
+)
+
+
+def _is_nesting_limit(error: SyntaxError | None) -> bool:
+    return error is not None and any(limit in str(error.msg) for limit in _NESTING_LIMITS)
+
+
+def _syntax_finding(
+    source: SourceFile, libcst_error: Exception | None, python_error: SyntaxError | None = None
+) -> Finding:
     """IL900 at the interpreter's location when it agrees the file is invalid, else libcst's."""
-    python_error = _python_syntax_error(source.text)
+    python_error = python_error or _python_syntax_error(source.text)
     if python_error is not None:
         line = python_error.lineno or 1
         column = python_error.offset or 1
@@ -88,27 +114,53 @@ def _syntax_finding(source: SourceFile, libcst_error: Exception | None) -> Findi
     return engine_finding("IL900", f"SyntaxError: {message}", source.path, line, column)
 
 
+# libcst's visitors and code generator recurse about five Python frames per level of the tree;
+# the deepest trees Python itself compiles (a chain of ~3,000 operators, 200 nested calls) need
+# ~15,000 frames, above the default limit of 1,000 (rules failed with IL999 on valid code). The
+# analysis runs under a raised limit; files deeper than Python compiles never get that far.
+ANALYSIS_RECURSION_LIMIT = 20_000
+PYTHON_DEFAULT_RECURSION_LIMIT = 1_000
+
+
+@contextmanager
+def _recursion_limit(limit: int) -> Iterator[None]:
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
+
+
 def lint_source(source: SourceFile, options: LintOptions) -> list[Finding]:
     rules = candidate_rules(source.text, options)
     import libcst as cst  # deferred: a warm cache run never needs it
 
+    python_error = _python_syntax_error(source.text)
+    if _is_nesting_limit(python_error):
+        return _enabled([_syntax_finding(source, None, python_error)], options)
     if not rules:
         # No rule can fire, so skip the slow parse; but a file Python cannot compile is still
         # reported. libcst confirms first: it knows newer grammar than the running interpreter.
-        if "IL900" not in options.codes or _python_syntax_error(source.text) is None:
+        if "IL900" not in options.codes or python_error is None:
             return []
         try:
             cst.parse_module(source.text)
             return []
         except (cst.ParserSyntaxError, RecursionError) as exc:
-            return _enabled([_syntax_finding(source, exc)], options)
-
-    from initlint.semantic import SemanticModel
+            return _enabled([_syntax_finding(source, exc, python_error)], options)
 
     try:
         module = cst.parse_module(source.text)
     except (cst.ParserSyntaxError, RecursionError) as exc:
-        return _enabled([_syntax_finding(source, exc)], options)
+        return _enabled([_syntax_finding(source, exc, python_error)], options)
+    with _recursion_limit(max(sys.getrecursionlimit(), ANALYSIS_RECURSION_LIMIT)):
+        return _analyse(source, module, rules, options)
+
+
+def _analyse(source: SourceFile, module: object, rules: list[type[Rule]], options: LintOptions) -> list[Finding]:
+    from initlint.semantic import SemanticModel
+
     try:
         model = SemanticModel(source, module, dict(options.init_aliases))
     except RecursionError:
