@@ -41,9 +41,12 @@ class FixOutcome:
     problems: list[str] = field(default_factory=list)
 
 
-def engine_finding(code: str, message: str, path: str, line: int = 1, column: int = 1) -> Finding:
+def engine_finding(
+    code: str, message: str, path: str, line: int = 1, column: int = 1, end_column: int | None = None
+) -> Finding:
     rule = BY_CODE[code]
-    return Finding(code, rule.name, rule.severity, message, path, line, column, line, column + 1)
+    end = column + 1 if end_column is None else end_column
+    return Finding(code, rule.name, rule.severity, message, path, line, column, line, end)
 
 
 def candidate_rules(text: str, options: LintOptions) -> list[type[Rule]]:
@@ -104,8 +107,12 @@ def _syntax_finding(
         line = python_error.lineno or 1
         column = python_error.offset or 1
         # The interpreter's offset can point one past the end of the line.
-        column = max(1, min(column, len(source.line_text(line)) + 1))
-        return engine_finding("IL900", f"SyntaxError: {python_error.msg}", source.path, line, column)
+        width = len(source.line_text(line))
+        column = max(1, min(column, width + 1))
+        # At the end of the line (an unexpected EOF, say) the range is empty: one character
+        # wide it would end past the line (found by tests/test_fuzz.py on b"import").
+        end_column = column + 1 if column <= width else column
+        return engine_finding("IL900", f"SyntaxError: {python_error.msg}", source.path, line, column, end_column)
     line, column, message = 1, 1, "too deeply nested to parse"
     raw_line = getattr(libcst_error, "raw_line", None)
     if raw_line is not None:

@@ -239,3 +239,12 @@ def test_100k_line_module_completes_with_the_expected_findings(tmp_path: Path) -
     assert Counter(f["code"] for f in findings) == info.expected
     assert {f["line"] for f in findings} <= set(range(1, info.lines + 1))
     print(f"100k-line module: {info.lines} lines, {info.classes} classes, {elapsed:.1f}s")
+
+
+@pytest.mark.parametrize("text", ["import", "x = (", "def f(:"])
+def test_syntax_error_at_the_end_of_a_line_ends_inside_the_line(text: str) -> None:
+    """Regression (found by tests/test_fuzz.py): IL900 at the end of the line ended one past it."""
+    findings = lint_source(SourceFile("eol.py", text, "utf-8"), LintOptions(DEFAULT_CODES))
+    assert [f.code for f in findings] == ["IL900"]
+    finding = findings[0]
+    assert finding.column <= finding.end_column <= len(text) + 1
