@@ -3,13 +3,10 @@ atomically and only over the bytes that were read."""
 
 from __future__ import annotations
 
-import difflib
-import multiprocessing
 import os
 import stat
 import tempfile
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -100,6 +97,8 @@ def run_on_bytes(job: Job, data: bytes, options: LintOptions) -> FileOutcome:
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
+    import difflib
+
     lines = difflib.unified_diff(
         before.splitlines(keepends=True), after.splitlines(keepends=True), fromfile=f"a/{path}", tofile=f"b/{path}"
     )
@@ -177,6 +176,10 @@ def run(
         # Big files first so that no worker is left with one long file at the end.
         pending.sort(key=lambda j: _size(j.path), reverse=True)
         size = max(1, min(32, len(pending) // (jobs * 8)))
+        # Imported here: a run that needs no pool starts faster without them.
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
         with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(options,)) as pool:
             outcomes = [o for chunk in pool.map(_run_chunk, _chunks(pending, size)) for o in chunk]

@@ -61,13 +61,15 @@ def test_serial_and_parallel_identical_and_ordered(cwd: Path) -> None:
 def test_parallel_really_uses_the_pool(cwd: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     paths = generate(cwd, 40)
     used = []
-    original = runner.ProcessPoolExecutor
+    import concurrent.futures
+
+    original = concurrent.futures.ProcessPoolExecutor
 
     def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
         used.append(args)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(runner, "ProcessPoolExecutor", spy)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", spy)
     runner.run(paths, OPTIONS, jobs=2)
     assert used
     used.clear()

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import libcst as cst
-
+from initlint._lazy import cst
 from initlint.rules.base import FixSpec, Invalid, Report, Rule
 from initlint.semantic import SemanticModel
 from initlint.semantic.tensors import is_detached, receiver_code

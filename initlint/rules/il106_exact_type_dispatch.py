@@ -2,17 +2,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import libcst as cst
-
+from initlint._lazy import cst
 from initlint.rules.base import FixSpec, Invalid, Report, Rule
 from initlint.rules.triggers import init_code_possible
 from initlint.semantic import SemanticModel
 from initlint.semantic.tensors import is_init_code
 
-_EQUAL = (cst.Equal, cst.Is)
-_NOT_EQUAL = (cst.NotEqual, cst.IsNot)
+
+def _equal() -> tuple[type, ...]:
+    return (cst.Equal, cst.Is)
+
+
+def _not_equal() -> tuple[type, ...]:
+    return (cst.NotEqual, cst.IsNot)
+
+
 # Where ``not isinstance(...)`` can stand in for a comparison without parentheses.
-_NOT_SAFE_PARENTS = (
+def _not_safe_parents() -> tuple[type, ...]:
+    return (
     cst.If, cst.While, cst.Assert, cst.BooleanOperation, cst.IfExp, cst.Return, cst.Assign, cst.Arg, cst.Expr,
 )  # fmt: skip
 
@@ -80,7 +87,7 @@ class ExactTypeDispatch(Rule):
             target = comparison.comparisons[0]
             operator, right = target.operator, target.comparator
             instance, classes = None, None
-            if isinstance(operator, (*_EQUAL, *_NOT_EQUAL)):
+            if isinstance(operator, (*_equal(), *_not_equal())):
                 instance = _instance_of(model, comparison.left)
                 classes = [right]
                 if instance is None:
@@ -94,14 +101,18 @@ class ExactTypeDispatch(Rule):
                 continue
             if not is_init_code(model, comparison):
                 continue
-            negated = isinstance(operator, (*_NOT_EQUAL, cst.NotIn))
+            negated = isinstance(operator, (*_not_equal(), cst.NotIn))
             names = [model.code(c) for c in classes]
             spec = names[0] if len(names) == 1 else f"({', '.join(names)})"
             suggestion = f"{'not ' if negated else ''}isinstance({model.code(instance)}, {spec})"
             fix = None
             if model.imports.is_free("isinstance"):
                 replacement = suggestion
-                if negated and not comparison.lpar and not isinstance(model.parent.get(comparison), _NOT_SAFE_PARENTS):
+                if (
+                    negated
+                    and not comparison.lpar
+                    and not isinstance(model.parent.get(comparison), _not_safe_parents())
+                ):
                     replacement = f"({suggestion})"
                 fix = FixSpec("unsafe", "Use `isinstance`", [model.replace(comparison, replacement)])
             yield Report(

@@ -3,8 +3,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-import libcst as cst
-
+from initlint._lazy import cst
 from initlint.rules.base import Invalid, Report, Rule
 from initlint.rules.triggers import INIT
 from initlint.semantic import SemanticModel

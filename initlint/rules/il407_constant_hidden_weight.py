@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import libcst as cst
-
+from initlint._lazy import cst
 from initlint.rules.base import Invalid, Report, Rule
 from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel

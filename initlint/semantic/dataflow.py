@@ -12,8 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-import libcst as cst
-
+from initlint._lazy import cst
 from initlint.semantic.catalog import (
     FUNCTIONAL_ACTIVATIONS,
     FUNCTIONAL_DROPOUT,

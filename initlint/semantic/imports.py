@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import libcst as cst
+from initlint._lazy import cst
 
 AMBIGUOUS = object()
 

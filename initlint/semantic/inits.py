@@ -8,8 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import libcst as cst
-
+from initlint._lazy import cst
 from initlint.semantic.catalog import LAYERS
 from initlint.semantic.modules import Layer, ModuleClass, indexed_items, subscript_index
 from initlint.semantic.schemes import SIGNATURES, TENSOR_METHODS, Scheme, bind_arguments, canonical, parse_scheme

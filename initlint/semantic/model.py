@@ -12,12 +12,12 @@ from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
 
-import libcst as cst
-from libcst.metadata import CodeRange
-
+from initlint._lazy import cst
 from initlint.finding import Edit
 
 if TYPE_CHECKING:
+    from libcst.metadata import CodeRange
+
     from initlint.semantic.dataflow import Dataflow
     from initlint.semantic.inits import InitSite
     from initlint.semantic.modules import ModuleClass
@@ -26,7 +26,7 @@ from initlint.semantic.positions import Positions
 from initlint.semantic.walk import index_tree
 from initlint.source import SourceFile
 
-N = TypeVar("N", bound=cst.CSTNode)
+N = TypeVar("N", bound="cst.CSTNode")
 
 INIT_MODULE = "torch.nn.init"
 

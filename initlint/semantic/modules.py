@@ -7,8 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import libcst as cst
-
+from initlint._lazy import cst
 from initlint.semantic.catalog import ACTIVATION_MODULES, LAYERS, LayerKind
 from initlint.semantic.values import UNKNOWN, evaluate
 

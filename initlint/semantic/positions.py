@@ -9,9 +9,12 @@ reported node, and shifted by where the interpreter's parser says that statement
 from __future__ import annotations
 
 import ast
+from typing import TYPE_CHECKING
 
-import libcst as cst
-from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
+from initlint._lazy import cst
+
+if TYPE_CHECKING:
+    from libcst.metadata import CodeRange
 
 
 class Positions:
@@ -32,6 +35,8 @@ class Positions:
         span = ranges[node]
         if offset == 0:
             return span
+        from libcst.metadata import CodePosition, CodeRange
+
         return CodeRange(
             CodePosition(span.start.line + offset, span.start.column),
             CodePosition(span.end.line + offset, span.end.column),
@@ -79,6 +84,8 @@ class Positions:
                 default_indent=self.module.default_indent,
                 default_newline=self.module.default_newline,
             )
+            from libcst.metadata import MetadataWrapper, PositionProvider
+
             ranges = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
             cached = (ranges, first_line - ranges[statement].start.line)  # type: ignore[assignment]
             self._per_statement[statement] = cached  # type: ignore[assignment]
@@ -86,5 +93,7 @@ class Positions:
 
     def _whole_module(self) -> dict[cst.CSTNode, CodeRange]:
         if self._whole is None:
+            from libcst.metadata import MetadataWrapper, PositionProvider
+
             self._whole = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)  # type: ignore[assignment]
         return self._whole  # type: ignore[return-value]

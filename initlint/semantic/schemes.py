@@ -6,8 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import libcst as cst
-
+from initlint._lazy import cst
 from initlint.semantic.catalog import gain_of
 from initlint.semantic.values import UNKNOWN, calculate_gain_value, evaluate, gain_arguments
 

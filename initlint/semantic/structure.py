@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import libcst as cst
-
+from initlint._lazy import cst
 from initlint.semantic.model import SemanticModel
 from initlint.semantic.modules import Layer, ModuleClass
 

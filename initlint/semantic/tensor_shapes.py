@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 
-import libcst as cst
-
+from initlint._lazy import cst
 from initlint.semantic.model import SemanticModel
 from initlint.semantic.tensors import PARAMETER_CLASSES, single_assignment
 from initlint.semantic.values import evaluate

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from weakref import WeakKeyDictionary
 
-import libcst as cst
-
+from initlint._lazy import cst
 from initlint.semantic.model import SemanticModel
 
 # torch.<name>(...) always returns a tensor.
@@ -145,7 +144,11 @@ FRESH_FACTORIES = frozenset(
 PARAMETER_CLASSES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
 _MAX_DEPTH = 8
 
-_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+
+def _scopes() -> tuple[type, ...]:
+    return (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+
+
 _bindings_cache: WeakKeyDictionary[SemanticModel, dict[str, dict[cst.CSTNode, list[cst.CSTNode]]]] = WeakKeyDictionary()
 _declared_cache: WeakKeyDictionary[SemanticModel, frozenset[str]] = WeakKeyDictionary()
 
@@ -153,7 +156,7 @@ _declared_cache: WeakKeyDictionary[SemanticModel, frozenset[str]] = WeakKeyDicti
 def scope_of(model: SemanticModel, node: cst.CSTNode) -> cst.CSTNode:
     """The function, lambda or class body ``node`` is evaluated in (the module when none)."""
     for ancestor in model.ancestors(node):
-        if isinstance(ancestor, _SCOPES):
+        if isinstance(ancestor, _scopes()):
             return ancestor
     return model.module
 
@@ -192,7 +195,7 @@ def _bindings(model: SemanticModel, value: str) -> dict[cst.CSTNode, list[cst.CS
         if statement is None:
             continue
         # A definition's name binds in the scope around the definition.
-        anchor = model.parent.get(statement, statement) if isinstance(statement, _SCOPES) else name
+        anchor = model.parent.get(statement, statement) if isinstance(statement, _scopes()) else name
         table.setdefault(scope_of(model, anchor), []).append(statement)
     per_name[value] = table
     return table

@@ -7,8 +7,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import libcst as cst
-
+from initlint._lazy import cst
 from initlint.semantic.catalog import GAIN_NAMES, gain_of
 
 if TYPE_CHECKING:
@@ -17,15 +16,23 @@ if TYPE_CHECKING:
 Value = int | float | str | bool | None
 UNKNOWN = object()
 _MATH = {"sqrt": math.sqrt, "log": math.log, "exp": math.exp}
-_BINARY: dict[type, Callable[[float, float], float]] = {
-    cst.Add: lambda a, b: a + b,
-    cst.Subtract: lambda a, b: a - b,
-    cst.Multiply: lambda a, b: a * b,
-    cst.Divide: lambda a, b: a / b,
-    cst.FloorDivide: lambda a, b: a // b,
-    cst.Power: lambda a, b: a**b,
-    cst.Modulo: lambda a, b: a % b,
-}
+_binary: dict[type, Callable[[float, float], float]] = {}
+
+
+def _binary_operation(operator: type) -> Callable[[float, float], float] | None:
+    if not _binary:
+        _binary.update(
+            {
+                cst.Add: lambda a, b: a + b,
+                cst.Subtract: lambda a, b: a - b,
+                cst.Multiply: lambda a, b: a * b,
+                cst.Divide: lambda a, b: a / b,
+                cst.FloorDivide: lambda a, b: a // b,
+                cst.Power: lambda a, b: a**b,
+                cst.Modulo: lambda a, b: a % b,
+            }
+        )
+    return _binary.get(operator)
 
 
 def _number(value: object) -> bool:
@@ -71,7 +78,7 @@ def _evaluate(model: SemanticModel, node: cst.BaseExpression, names: dict[str, o
     if isinstance(node, cst.BinaryOperation):
         left = _evaluate(model, node.left, names, depth + 1)
         right = _evaluate(model, node.right, names, depth + 1)
-        op = _BINARY.get(type(node.operator))
+        op = _binary_operation(type(node.operator))
         if op is None or not (_number(left) and _number(right)):
             return UNKNOWN
         if isinstance(node.operator, cst.Power) and abs(right) > 64:  # type: ignore[arg-type]

@@ -10,31 +10,35 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 
-import libcst as cst
+from initlint._lazy import cst
 
-_SKIPPED_TYPES: tuple[type, ...] = (
-    cst.BaseParenthesizableWhitespace,
-    cst.Comma,
-    cst.Dot,
-    cst.EmptyLine,
-    cst.TrailingWhitespace,
-    cst.Newline,
-    cst.Comment,
-    cst.LeftParen,
-    cst.RightParen,
-    cst.LeftSquareBracket,
-    cst.RightSquareBracket,
-    cst.LeftCurlyBrace,
-    cst.RightCurlyBrace,
-    cst.BaseBinaryOp,
-    cst.BaseBooleanOp,
-    cst.BaseCompOp,
-    cst.BaseUnaryOp,
-    cst.BaseAugOp,
-    cst.AssignEqual,
-    cst.Colon,
-    cst.Semicolon,
-)
+
+def _skipped_types() -> tuple[type, ...]:
+    return (
+        cst.BaseParenthesizableWhitespace,
+        cst.Comma,
+        cst.Dot,
+        cst.EmptyLine,
+        cst.TrailingWhitespace,
+        cst.Newline,
+        cst.Comment,
+        cst.LeftParen,
+        cst.RightParen,
+        cst.LeftSquareBracket,
+        cst.RightSquareBracket,
+        cst.LeftCurlyBrace,
+        cst.RightCurlyBrace,
+        cst.BaseBinaryOp,
+        cst.BaseBooleanOp,
+        cst.BaseCompOp,
+        cst.BaseUnaryOp,
+        cst.BaseAugOp,
+        cst.AssignEqual,
+        cst.Colon,
+        cst.Semicolon,
+    )
+
+
 _SKIPPED_FIELD_PREFIXES = (
     "whitespace", "lpar", "rpar", "leading_lines", "lines_after_decorators", "header", "footer",
     "semicolon", "comma", "lbracket", "rbracket", "lbrace", "rbrace", "equal", "colon", "dot",
@@ -84,7 +88,7 @@ def index_tree(
                 skip = skipped.get(item_type)
                 if skip is None:
                     skip = skipped[item_type] = not issubclass(item_type, node_base) or issubclass(
-                        item_type, _SKIPPED_TYPES
+                        item_type, _skipped_types()
                     )
                 if not skip:
                     children.append(item)
