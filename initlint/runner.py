@@ -180,6 +180,12 @@ def run(
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        # Import the parser and the model once, before forking: the workers share them
+        # instead of each paying the import.
+        import libcst  # noqa: F401
+
+        import initlint.semantic.model  # noqa: F401
+
         context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
         with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(options,)) as pool:
             outcomes = [o for chunk in pool.map(_run_chunk, _chunks(pending, size)) for o in chunk]

@@ -7,6 +7,7 @@ from initlint.rules.base import Invalid, Report, Rule
 from initlint.rules.triggers import init_code_possible
 from initlint.semantic import SemanticModel
 from initlint.semantic.tensors import is_init_code, single_assignment
+from initlint.semantic.values import string_value
 
 _DIMS = ("1d", "2d", "3d")
 # A word matched in a class name -> the torch.nn classes it is meant to select. Only layer words:
@@ -134,7 +135,7 @@ def _integer(node: cst.BaseExpression) -> int | None:
 def _string(node: cst.BaseExpression) -> str | None:
     """The literal, when it is a word naming torch layers (see FAMILIES)."""
     if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
+        value = string_value(node)
         return value if isinstance(value, str) and (value in FAMILIES or value in EXACT) else None
     return None
 

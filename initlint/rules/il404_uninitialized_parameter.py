@@ -8,6 +8,7 @@ from initlint.rules.base import Invalid, Report, Rule
 from initlint.semantic import SemanticModel
 from initlint.semantic.modules import ModuleClass
 from initlint.semantic.structure import referenced_function
+from initlint.semantic.values import string_value
 
 _UNINITIALIZED = frozenset({"torch.empty", "torch.Tensor", "torch.FloatTensor", "torch.cuda.FloatTensor"})
 _SIZE_NAME = re.compile(r"dim|size|num|feat|chan|hidden|len|head|width|depth|^n_|_n$|^n$|^d_|out|in_|units", re.I)
@@ -165,7 +166,7 @@ def _bases_known(model: SemanticModel, cls: ModuleClass, seen: frozenset[str]) -
 def _filled(model: SemanticModel, name: str, constructor: cst.CSTNode) -> bool:
     """Whether any use of ``.name`` outside its constructor statement may fill it."""
     for node in model.nodes(cst.SimpleString):
-        value = node.evaluated_value
+        value = string_value(node)
         if value == name:
             return True  # getattr(self, "name") / named lookups
     for attribute in model.nodes(cst.Attribute):

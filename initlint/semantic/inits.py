@@ -12,6 +12,7 @@ from initlint._lazy import cst
 from initlint.semantic.catalog import LAYERS
 from initlint.semantic.modules import Layer, ModuleClass, indexed_items, subscript_index
 from initlint.semantic.schemes import SIGNATURES, TENSOR_METHODS, Scheme, bind_arguments, canonical, parse_scheme
+from initlint.semantic.values import string_value
 
 if TYPE_CHECKING:
     from initlint.semantic.model import SemanticModel
@@ -408,7 +409,7 @@ def _apply_condition(model: SemanticModel, condition: cst.BaseExpression, variab
 
 def evaluate_string(node: cst.BaseExpression) -> str | None:
     if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
+        value = string_value(node)
         return value if isinstance(value, str) else None
     return None
 

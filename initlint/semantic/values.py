@@ -35,6 +35,26 @@ def _binary_operation(operator: type) -> Callable[[float, float], float] | None:
     return _binary.get(operator)
 
 
+def string_value(node: cst.SimpleString) -> str | bytes:
+    """The string a literal denotes; libcst's ``evaluated_value`` goes through
+    ``ast.literal_eval`` (a compile per call), needless for plain literals."""
+    raw = node.value
+    prefix = node.prefix.lower()
+    quote = node.quote
+    inner = raw[len(node.prefix) + len(quote) : len(raw) - len(quote)]
+    if "b" not in prefix and "f" not in prefix and ("r" in prefix or "\\" not in inner):
+        return inner
+    return node.evaluated_value
+
+
+def number_value(node: cst.Integer | cst.Float) -> int | float:
+    text = node.value.replace("_", "")
+    try:
+        return int(text, 0) if isinstance(node, cst.Integer) else float(text)
+    except ValueError:
+        return string_value(node)
+
+
 def _number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -51,9 +71,9 @@ def _evaluate(model: SemanticModel, node: cst.BaseExpression, names: dict[str, o
     if depth > 20:
         return UNKNOWN
     if isinstance(node, cst.Integer):
-        return int(node.evaluated_value)
+        return int(number_value(node))
     if isinstance(node, cst.Float):
-        return float(node.evaluated_value)
+        return float(number_value(node))
     if isinstance(node, cst.SimpleString):
         return node.evaluated_value
     if isinstance(node, cst.ConcatenatedString):
