@@ -100,11 +100,8 @@ def _is_nesting_limit(error: SyntaxError | None) -> bool:
     return error is not None and any(limit in str(error.msg) for limit in _NESTING_LIMITS)
 
 
-def _syntax_finding(
-    source: SourceFile, libcst_error: Exception | None, python_error: SyntaxError | None = None
-) -> Finding:
+def _syntax_finding(source: SourceFile, libcst_error: Exception | None, python_error: SyntaxError | None) -> Finding:
     """IL900 at the interpreter's location when it agrees the file is invalid, else libcst's."""
-    python_error = python_error or _python_syntax_error(source.text)
     if python_error is not None:
         line = python_error.lineno or 1
         column = python_error.offset or 1
@@ -206,15 +203,9 @@ def _enabled(findings: list[Finding], options: LintOptions) -> list[Finding]:
 
 def _to_finding(model: object, rule: type[Rule], report: Report) -> Finding:
     span = model.range_of(report.node)  # type: ignore[attr-defined]
+    ranges = [(model.range_of(node), message) for node, message in report.related]  # type: ignore[attr-defined]
     related = tuple(
-        Related(
-            message,
-            model.range_of(node).start.line,  # type: ignore[attr-defined]
-            model.range_of(node).start.column + 1,  # type: ignore[attr-defined]
-            model.range_of(node).end.line,  # type: ignore[attr-defined]
-            model.range_of(node).end.column + 1,  # type: ignore[attr-defined]
-        )
-        for node, message in report.related
+        Related(message, r.start.line, r.start.column + 1, r.end.line, r.end.column + 1) for r, message in ranges
     )
     fix = None
     if report.fix is not None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from initlint.finding import Applicability, Edit, Severity
+from initlint.rules.triggers import INIT, INIT_TRIGGER, remembered
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -71,8 +72,6 @@ class Rule:
     def compiled_triggers(cls) -> tuple[re.Pattern[str], ...]:
         cached = cls.__dict__.get("_compiled_triggers")
         if cached is None:
-            from initlint.rules.triggers import INIT, INIT_TRIGGER
-
             cached = tuple(INIT if t == INIT_TRIGGER else re.compile(t) for t in cls.triggers)
             cls._compiled_triggers = cached  # type: ignore[attr-defined]
         return cached
@@ -83,16 +82,10 @@ class Rule:
         rules of one file (many rules share INIT_TRIGGER)."""
         if cls.literals and not any(literal in text for literal in cls.literals):
             return False
-        for pattern in cls.compiled_triggers():
-            if memo is None:
-                found = pattern.search(text) is not None
-            else:
-                found = memo.get(pattern)  # type: ignore[assignment]
-                if found is None:
-                    found = memo[pattern] = pattern.search(text) is not None
-            if not found:
-                return False
-        return True
+        return all(
+            remembered(memo, pattern, lambda pattern=pattern: pattern.search(text) is not None)
+            for pattern in cls.compiled_triggers()
+        )
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from initlint._lazy import cst
 from initlint.rules.base import Invalid, Report, Rule
-from initlint.rules.triggers import INIT
+from initlint.rules.triggers import has_init
 from initlint.semantic import SemanticModel
 from initlint.semantic.catalog import LAYERS
 from initlint.semantic.modules import ModuleClass
@@ -28,7 +28,7 @@ class InitInForward(Rule):
         # An init site (the shared INIT test), a reset_parameters() call or an .apply() call.
         if not super().may_match(text, memo):
             return False
-        return "reset_parameters" in text or bool(_APPLY.search(text)) or bool(INIT.search(text))
+        return "reset_parameters" in text or bool(_APPLY.search(text)) or has_init(text, memo)
 
     uses_init_aliases = True
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 # Any init site needs an nn.init reference (every import style) or an in-place
 # normal_/uniform_/fill_/zero_ on a weight, a bias, `.data` or an attribute of self.
@@ -49,6 +50,18 @@ class _InitTrigger:
 
 
 INIT = _InitTrigger()
+
+
+def remembered(memo: dict[object, bool] | None, key: object, compute: Callable[[], bool]) -> bool:
+    """``compute()``, asked once per file: ``memo`` shares answers between the rules of a file."""
+    if memo is None:
+        return compute()
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = compute()
+    return found
+
+
 _WEIGHT_OR_BIAS = re.compile(r"\.\s*(?:weight|bias)\b")
 _UNDERSCORE_CALL = re.compile(r"_\s*\(")
 
@@ -56,18 +69,16 @@ _UNDERSCORE_CALL = re.compile(r"_\s*\(")
 def init_code_possible(text: str, memo: dict[object, bool] | None = None) -> bool:
     """A function of this text may be init code (``tensors.is_init_code``): it calls nn.init, or
     a method or helper ending in ``_`` on a weight or bias (``trunc_normal_(m.weight)``)."""
-    if memo is not None and init_code_possible in memo:
-        return memo[init_code_possible]
-    if memo is not None and INIT in memo:
-        has_init = memo[INIT]
-    else:
-        has_init = has_init_reference(text)
-        if memo is not None:
-            memo[INIT] = has_init
-    found = has_init or bool(_WEIGHT_OR_BIAS.search(text) and _UNDERSCORE_CALL.search(text))
-    if memo is not None:
-        memo[init_code_possible] = found
-    return found
+    return remembered(
+        memo,
+        init_code_possible,
+        lambda: has_init(text, memo) or bool(_WEIGHT_OR_BIAS.search(text) and _UNDERSCORE_CALL.search(text)),
+    )
+
+
+def has_init(text: str, memo: dict[object, bool] | None = None) -> bool:
+    """``INIT_TRIGGER`` occurs in ``text``, asked once per file through ``memo``."""
+    return remembered(memo, INIT, lambda: has_init_reference(text))
 
 
 def call_arguments_text(text: str, start: int) -> str | None:
