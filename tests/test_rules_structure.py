@@ -73,9 +73,56 @@ def test_il401_private_or_guarding_module_function_is_silent():
         ("import torch.nn as nn", "m.bias.data.fill_(0.1)"),
     ],
 )
-def test_il401_module_level_function_is_a_warning(imports, init):
+def test_il401_module_level_function_speaks_only_on_a_layer_without_bias(imports, init):
+    # Issue 9: "may reach layers built elsewhere" was wrong 8 of 8 times; only a layer this file
+    # builds without a bias proves the crash.
     code = f"{imports}\ndef init_weights(m):\n    if isinstance(m, (nn.Conv2d, nn.Linear)):\n        {init}\n"
-    assert severities(code, "IL401") == ["warning"]
+    assert codes(code, "IL401") == []
+    assert codes(code + "conv = nn.Conv2d(3, 8, 3)\nfc = nn.Linear(8, 2, bias=True)\n", "IL401") == []
+    findings = lint(code + "fc = nn.Linear(8, 2, bias=False)\n", {"IL401"})
+    line = code.count("\n") + 1
+    assert [f.severity for f in findings] == ["error"]
+    assert f"this file builds a Linear without a bias (line {line})" in findings[0].message
+    assert findings[0].related and findings[0].related[0].line == line
+
+
+def test_il401_known_receivers_ignore_other_layers_of_the_file():
+    # The private function is applied to Net only; the bias-less conv lives in a class it never
+    # reaches. (A public one may be applied to that class by other files: it fires.)
+    code = HEAD + (
+        "def _init(m):\n    if isinstance(m, nn.Conv2d):\n        nn.init.zeros_(m.bias)\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.conv = nn.Conv2d(3, 8, 3)\n        self.apply(_init)\n"
+        "class Other(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.conv = nn.Conv2d(3, 8, 3, bias=False)\n"
+    )
+    assert codes(code, "IL401") == []
+    assert codes(code.replace("_init", "init"), "IL401") == ["IL401"]
+    own = code.replace("nn.Conv2d(3, 8, 3)\n        self.apply", "nn.Conv2d(3, 8, 3, bias=False)\n        self.apply")
+    assert codes(own, "IL401") == ["IL401"]
+
+
+@pytest.mark.parametrize(
+    "norm, fires",
+    [
+        ("nn.InstanceNorm2d(8)", True),  # affine defaults to False
+        ("nn.InstanceNorm2d(8, 1e-5, 0.1)", True),
+        ("nn.InstanceNorm2d(8, affine=True)", False),
+        ("nn.InstanceNorm2d(8, 1e-5, 0.1, True)", False),
+        ("nn.InstanceNorm2d(*args)", False),
+        ("nn.BatchNorm2d(8)", False),
+        ("nn.BatchNorm2d(8, affine=False)", True),
+        ("nn.LayerNorm(8, elementwise_affine=False)", True),
+    ],
+)
+def test_il401_norm_built_without_affine(norm, fires):
+    code = HEAD + (
+        "class Net(nn.Module):\n    def __init__(self, *args):\n        super().__init__()\n"
+        f"        self.norm = {norm}\n        for m in self.modules():\n"
+        "            if isinstance(m, (nn.InstanceNorm2d, nn.BatchNorm2d, nn.LayerNorm)):\n"
+        "                nn.init.zeros_(m.bias)\n"
+    )
+    assert codes(code, "IL401") == (["IL401"] if fires else [])
 
 
 @pytest.mark.parametrize(
@@ -125,20 +172,23 @@ def test_il401_unknown_submodule_in_a_class_is_silent():
 
 def test_il401_fix_keeps_crlf_indentation_and_comment():
     code = (
-        "import torch.nn as nn\r\ndef init(m):\r\n\tif isinstance(m, nn.Conv2d):\r\n"
-        "\t\tnn.init.zeros_(m.bias)  # zero\r\n"
+        "import torch.nn as nn\r\nconv = nn.Conv2d(3, 8, 3, bias=False)\r\ndef init(m):\r\n"
+        "\tif isinstance(m, nn.Conv2d):\r\n\t\tnn.init.zeros_(m.bias)  # zero\r\n"
     )
     fixed = fix(code, {"IL401"})
     assert fixed == (
-        "import torch.nn as nn\r\ndef init(m):\r\n\tif isinstance(m, nn.Conv2d):\r\n"
-        "\t\tif m.bias is not None:\r\n\t\t\tnn.init.zeros_(m.bias)  # zero\r\n"
+        "import torch.nn as nn\r\nconv = nn.Conv2d(3, 8, 3, bias=False)\r\ndef init(m):\r\n"
+        "\tif isinstance(m, nn.Conv2d):\r\n\t\tif m.bias is not None:\r\n\t\t\tnn.init.zeros_(m.bias)  # zero\r\n"
     )
     cst.parse_module(fixed)
     assert codes(fixed, "IL401") == []
 
 
 def test_il401_no_fix_on_a_one_line_suite():
-    code = HEAD + "def init(m):\n    if isinstance(m, nn.Linear): nn.init.zeros_(m.bias)\n"
+    code = (
+        HEAD
+        + "fc = nn.Linear(2, 2, bias=False)\ndef init(m):\n    if isinstance(m, nn.Linear): nn.init.zeros_(m.bias)\n"
+    )
     findings = lint(code, {"IL401"})
     assert [f.code for f in findings] == ["IL401"] and findings[0].fix is None
 

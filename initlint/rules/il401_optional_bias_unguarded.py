@@ -12,7 +12,9 @@ from initlint.semantic.modules import Layer, ModuleClass
 from initlint.semantic.structure import AFFINE_NORMS, OPTIONAL_BIAS, bias_state, fully_known, referenced_function
 from initlint.semantic.values import evaluate
 
-_NORMS = frozenset(AFFINE_NORMS) | {"InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"}
+_INSTANCE_NORMS = frozenset({"InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"})
+_AFFINE_POSITION = 3  # InstanceNorm2d(num_features, eps, momentum, affine, ...)
+_NORMS = frozenset(AFFINE_NORMS) | _INSTANCE_NORMS
 _ITERATORS = frozenset({"modules", "children", "named_modules", "named_children"})
 _DISABLING = {"bias": False, "affine": False, "elementwise_affine": False}
 
@@ -37,15 +39,24 @@ class OptionalBiasUnguarded(Rule):
         "        nn.init.zeros_(m.bias)\n",
         # BatchNorm's bias exists unless the file builds one with affine=False
         "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.BatchNorm2d):\n        nn.init.zeros_(m.bias)\n",
+        # a public helper whose receivers are unknown, and no layer of this file lacks a bias:
+        # nothing proves a crash (the warning "may reach layers built elsewhere" was always wrong)
+        "import torch.nn as nn\ndef init(m):\n    if isinstance(m, (nn.Conv1d, nn.Linear)):\n"
+        "        nn.init.zeros_(m.bias)\nconv = nn.Conv1d(3, 8, 3)\n",
+        # the layer without a bias is of a type the init does not reach
+        "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Conv2d):\n        nn.init.zeros_(m.bias)\n"
+        "head = nn.Linear(8, 2, bias=False)\n",
+        "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.InstanceNorm2d):\n        nn.init.zeros_(m.bias)\n"
+        "norm = nn.InstanceNorm2d(8, affine=True)\n",
         # early exit on a missing bias
         "import torch.nn as nn\ndef init(m):\n    if not isinstance(m, nn.Linear):\n        return\n"
         "    if m.bias is None:\n        return\n    nn.init.zeros_(m.bias)\n",
     )
     INVALID = (
         Invalid(
-            "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Linear):\n"
+            "import torch.nn as nn\nhead = nn.Linear(8, 2, bias=False)\ndef init(m):\n    if isinstance(m, nn.Linear):\n"
             "        nn.init.zeros_(m.bias)  # start at zero\n",
-            "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Linear):\n"
+            "import torch.nn as nn\nhead = nn.Linear(8, 2, bias=False)\ndef init(m):\n    if isinstance(m, nn.Linear):\n"
             "        if m.bias is not None:\n            nn.init.zeros_(m.bias)  # start at zero\n",
         ),
         Invalid(
@@ -60,10 +71,23 @@ class OptionalBiasUnguarded(Rule):
         ),
         Invalid(
             "import torch.nn as nn\ndef weights_init(m):\n    classname = m.__class__.__name__\n"
-            "    if classname.find('Conv') != -1:\n        nn.init.constant_(m.bias, 0.0)\n",
+            "    if classname.find('Conv') != -1:\n        nn.init.constant_(m.bias, 0.0)\n"
+            "stem = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False), nn.BatchNorm2d(8))\n",
             "import torch.nn as nn\ndef weights_init(m):\n    classname = m.__class__.__name__\n"
             "    if classname.find('Conv') != -1:\n        if m.bias is not None:\n"
-            "            nn.init.constant_(m.bias, 0.0)\n",
+            "            nn.init.constant_(m.bias, 0.0)\n"
+            "stem = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False), nn.BatchNorm2d(8))\n",
+        ),
+        # InstanceNorm's affine defaults to False: no weight, no bias
+        Invalid(
+            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.conv = nn.Conv2d(3, 8, 3)\n        self.norm = nn.InstanceNorm2d(8)\n"
+            "        self.apply(self._init)\n    def _init(self, m):\n        if 'Norm' in type(m).__name__:\n"
+            "            nn.init.zeros_(m.bias)\n",
+            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.conv = nn.Conv2d(3, 8, 3)\n        self.norm = nn.InstanceNorm2d(8)\n"
+            "        self.apply(self._init)\n    def _init(self, m):\n        if 'Norm' in type(m).__name__:\n"
+            "            if m.bias is not None:\n                nn.init.zeros_(m.bias)\n",
         ),
         Invalid(
             "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
@@ -107,90 +131,59 @@ class OptionalBiasUnguarded(Rule):
         assert dispatch is not None
         if dispatch.bias_guarded or _guarded(model, site.call):
             return None
-        known = _receivers_known(model, site)
-        variable = model.code(site.target)
-        if known:
-            without = [layer for layer in site.layers if _optional(layer.type_name) and _state(model, layer) is False]
-            unknown = [layer for layer in site.layers if _optional(layer.type_name) and _state(model, layer) is None]
-            if without:
-                layer = without[0]
-                return self._report(model, site, "error", f"`self.{layer.path}` is built without a bias", layer.call)
-            if unknown and _module_level(model, site):
-                layer = unknown[0]
-                return self._report(
-                    model, site, "warning", f"`self.{layer.path}`'s bias depends on an argument", layer.call
-                )
+        # Only a layer proven built without a bias speaks: in the reached layers when the
+        # receivers are known, else a layer of a dispatched type anywhere in this file.
+        # Never "may reach layers built elsewhere": that guess was wrong every time it was judged.
+        for layer in site.layers:
+            if _optional(layer.type_name) and _state(model, layer) is False:
+                return self._report(model, site, f"`self.{layer.path}` is built without a bias", layer.call)
+        if _receivers_known(model, site):
             return None
         possible = _possible_types(site)
         if possible is None:
             return None
-        optional = {t for t in possible if t in OPTIONAL_BIAS or (t in _NORMS and t in disabled)}
-        if not optional:
-            return None
-        for layer in site.layers:
-            if layer.type_name in optional and _state(model, layer) is False:
-                return self._report(model, site, "error", f"`self.{layer.path}` is built without a bias", layer.call)
-        for type_name in sorted(optional):
+        for type_name in sorted(possible):
             if type_name in disabled:
                 call = disabled[type_name]
-                return self._report(model, site, "error", f"this file builds a {type_name} without a bias", call)
-        if not _module_level(model, site) or _guards_elsewhere(model, site):
-            return None
-        kinds = ", ".join(sorted(optional)) if len(optional) <= 3 else "Linear/Conv layers"
-        return self._report(
-            model,
-            site,
-            "warning",
-            f"it may reach {kinds} layers built elsewhere with `bias=False` (where `{variable}` is None)",
-            None,
-        )
+                return self._report(model, site, f"this file builds a {type_name} without a bias", call)
+        return None
 
-    def _report(
-        self, model: SemanticModel, site: InitSite, severity: str, why: str, other: cst.CSTNode | None
-    ) -> Report:
+    def _report(self, model: SemanticModel, site: InitSite, why: str, other: cst.CSTNode) -> Report:
         variable = model.code(site.target)
-        where = f" (line {model.range_of(other).start.line})" if other is not None else ""
+        where = f" (line {model.range_of(other).start.line})"
         message = (
             f"`{_short(model.code(site.call))}` initializes `{variable}` of every layer it reaches, but {why}{where}: "
             f"there `{variable}` is None and the init raises AttributeError; "
             f"guard it with `if {variable} is not None:`"
         )
-        related = [(other, "a layer without a bias")] if other is not None else []
-        return Report(site.call, message, _fix(model, site), related=related, severity=severity)  # type: ignore[arg-type]
+        return Report(site.call, message, _fix(model, site), related=[(other, "a layer without a bias")])
 
 
 def _state(model: SemanticModel, layer: Layer) -> bool | None:
     """The layer's bias state, where "no bias" must be written in the constructor call itself
-    (a parameter's default of False proves nothing: callers may pass True)."""
+    (a parameter's default of False proves nothing: callers may pass True), or be torch's own
+    default (InstanceNorm's affine=False)."""
     state = bias_state(layer)
     if state is not False:
         return state
-    for arg in layer.call.args:
-        if arg.keyword is not None and arg.keyword.value in _DISABLING:
-            if evaluate(model, arg.value) is False:
-                return False
+    if _disables(model, layer.type_name, layer.call):
+        return False
     return None
 
 
-def _module_level(model: SemanticModel, site: InitSite) -> bool:
-    """The init is in a public module-level function: other files apply it to anything."""
-    function = site.function_node
-    if function is None or model.enclosing(function, cst.ClassDef) is not None:
-        return False
-    if model.enclosing(function, cst.FunctionDef) is not None:
-        return False
-    return not function.name.value.startswith("_")
-
-
-def _guards_elsewhere(model: SemanticModel, site: InitSite) -> bool:
-    """The same function checks `x.bias is not None` elsewhere: the author knows the bias can be
-    absent, and the unguarded branch is one they know has it."""
-    function = site.function_node
-    if function is None:
-        return False
-    for node in (*model.nodes(cst.If), *model.nodes(cst.IfExp)):
-        if "bias" in model.code(node.test) and any(a is function for a in model.ancestors(node)):
-            return True
+def _disables(model: SemanticModel, type_name: str, call: cst.Call) -> bool:
+    """The constructor call itself says there is no bias: a literal False, or an InstanceNorm
+    that leaves affine at its default of False."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in _DISABLING:
+            if evaluate(model, arg.value) is False:
+                return True
+    if type_name in _INSTANCE_NORMS:
+        if any(arg.star for arg in call.args):
+            return False
+        positional = [arg for arg in call.args if arg.keyword is None]
+        named = {arg.keyword.value for arg in call.args if arg.keyword is not None}
+        return len(positional) <= _AFFINE_POSITION and "affine" not in named
     return False
 
 
@@ -213,7 +206,8 @@ def _possible_types(site: InitSite) -> set[str] | None:
 
 
 def _disabled_types(model: SemanticModel) -> dict[str, cst.Call]:
-    """torch.nn layer types this file builds with bias=False / affine=False somewhere."""
+    """torch.nn layer types this file builds without a bias somewhere (bias=False,
+    affine=False, elementwise_affine=False, an InstanceNorm at its default)."""
     found: dict[str, cst.Call] = {}
     for call in model.nodes(cst.Call):
         qualified = model.qualified_name(call.func)
@@ -222,9 +216,8 @@ def _disabled_types(model: SemanticModel) -> dict[str, cst.Call]:
         type_name = qualified.rsplit(".", 1)[1]
         if type_name not in OPTIONAL_BIAS and type_name not in _NORMS:
             continue
-        for arg in call.args:
-            if arg.keyword is not None and arg.keyword.value in _DISABLING and evaluate(model, arg.value) is False:
-                found.setdefault(type_name, call)
+        if _disables(model, type_name, call):
+            found.setdefault(type_name, call)
     return found
 
 
