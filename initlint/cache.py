@@ -1,7 +1,10 @@
 """Per-file results keyed by content hash, initlint version and effective configuration.
 
 One small JSON file per entry, written to a temporary name and renamed into place, so that two
-processes sharing the directory never see half an entry; anything unreadable is a miss."""
+processes sharing the directory never see half an entry. Every entry is validated when read
+(anyone who can write the folder can write an entry); anything unreadable or invalid is a miss.
+Results with an internal error (IL999) are not cached: the next run reports it afresh, with or
+without the traceback that `-v` asks for."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from pathlib import Path
 
 from initlint import __version__
 from initlint.finding import Finding
+from initlint.rules import BY_CODE
 
 _GITIGNORE = "# Created by initlint; the cache is never committed.\n*\n"
 
@@ -47,16 +51,21 @@ class Cache:
     def get(self, digest: str, path: str) -> list[Finding] | None:
         try:
             raw = self._entry(digest).read_bytes()
-            return [Finding.from_dict({**item, "path": path}) for item in json.loads(raw)]
+            items = json.loads(raw)
+            if not isinstance(items, list) or not all(_valid_entry(item) for item in items):
+                raise ValueError("invalid cache entry")
+            return [Finding.from_dict({**item, "path": path}) for item in items]
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            # Corrupt or foreign entry: drop it and recompute.
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            # Corrupt or foreign entry (RecursionError: absurdly nested JSON): drop it and recompute.
             with contextlib.suppress(OSError):
                 self._entry(digest).unlink()
             return None
 
     def put(self, digest: str, findings: list[Finding]) -> None:
+        if any(finding.code == "IL999" for finding in findings):
+            return  # a rule crashed: nothing to replay, and -v would store its traceback
         try:
             self._prepare()
             payload = [_entry_dict(f) for f in findings]
@@ -73,6 +82,62 @@ def _entry_dict(finding: Finding) -> dict[str, object]:
         {k: v for k, v in related.items() if not (k == "path" and v == finding.path)} for related in data["related"]
     ]
     return data
+
+
+_SEVERITIES = ("error", "warning", "info")
+_FINDING_KEYS = {"code", "name", "severity", "message", "line", "column", "end_line", "end_column", "related", "fix"}
+_SPAN_KEYS = {"line", "column", "end_line", "end_column"}
+
+
+def _valid_entry(item: object) -> bool:
+    """Whether ``item`` is a finding as `put` writes it: known code and name, a valid
+    severity, 1-based ordered positions, well-formed related locations and fix."""
+    if not isinstance(item, dict) or set(item) != _FINDING_KEYS:
+        return False
+    rule = BY_CODE.get(item["code"]) if isinstance(item["code"], str) else None
+    return (
+        rule is not None
+        and item["code"] != "IL999"
+        and item["name"] == rule.name
+        and item["severity"] in _SEVERITIES
+        and isinstance(item["message"], str)
+        and _valid_span(item)
+        and isinstance(item["related"], list)
+        and all(_valid_related(related) for related in item["related"])
+        and (item["fix"] is None or _valid_fix(item["fix"]))
+    )
+
+
+def _valid_span(item: dict[str, object]) -> bool:
+    values = [item["line"], item["column"], item["end_line"], item["end_column"]]
+    if not all(type(value) is int and value >= 1 for value in values):  # bool is an int: excluded
+        return False
+    return (values[0], values[1]) <= (values[2], values[3])  # type: ignore[operator]
+
+
+def _valid_related(item: object) -> bool:
+    if not isinstance(item, dict) or not _SPAN_KEYS | {"message"} <= set(item) <= _SPAN_KEYS | {"message", "path"}:
+        return False
+    return isinstance(item["message"], str) and isinstance(item.get("path", ""), str) and _valid_span(item)
+
+
+def _valid_fix(fix: object) -> bool:
+    if not isinstance(fix, dict) or set(fix) != {"applicability", "description", "edits"}:
+        return False
+    edits = fix["edits"]
+    return (
+        fix["applicability"] in ("safe", "unsafe")
+        and isinstance(fix["description"], str)
+        and isinstance(edits, list)
+        and len(edits) > 0
+        and all(
+            isinstance(edit, dict)
+            and set(edit) == _SPAN_KEYS | {"content"}
+            and isinstance(edit["content"], str)
+            and _valid_span(edit)
+            for edit in edits
+        )
+    )
 
 
 def _atomic_write(target: Path, data: bytes) -> None:

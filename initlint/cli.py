@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from initlint import __version__
+from initlint.output.text import escape_text
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -30,6 +31,19 @@ def _display_path(path: Path, cwd: Path) -> str:
         return str(path)
 
 
+class _PathArgument(click.Path):
+    """A path that may be unreadable (then IL901, not a usage error), but never empty: click
+    would turn "" into "." and check (or --fix) the current folder."""
+
+    def __init__(self) -> None:
+        super().__init__(path_type=Path, readable=False)
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        if isinstance(value, str) and not value:
+            self.fail("an empty path (use '.' for the current folder)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="initlint")
 def main() -> None:
@@ -37,7 +51,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=_PathArgument())
 @click.option(
     "--select",
     multiple=True,
@@ -60,9 +74,7 @@ def main() -> None:
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
-@click.option(
-    "--cache-dir", type=click.Path(path_type=Path), help="Cache folder (default: .initlint_cache at the project root)."
-)
+@click.option("--cache-dir", type=_PathArgument(), help="Cache folder (default: .initlint_cache at the project root).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: the number of cores).")
 @click.option(
     "--config",
@@ -113,10 +125,11 @@ def _check(
     cwd = Path.cwd().resolve()
     targets = list(paths) or [Path(".")]
     start = (
-        Path(stdin_filename).parent if stdin_filename else (targets[0] if targets[0].is_dir() else targets[0].parent)
+        Path(stdin_filename).parent if stdin_filename else (targets[0] if _is_dir(targets[0]) else targets[0].parent)
     )
     try:
-        settings = load_settings(config_file, start if start.exists() else cwd)
+        # A folder we may not search (its file is reported IL901) cannot hold our config.
+        settings = load_settings(config_file, start if _is_dir(start) and os.access(start, os.X_OK) else cwd)
         if select:
             settings.select = _split(select)
         settings.ignore = [*settings.ignore, *_split(ignore)]
@@ -139,13 +152,15 @@ def _check(
     from initlint.discovery import discover
 
     problems: list[str] = []
+    named_special: set[Path] = set()
     try:
-        files = discover(targets, settings, problems)
+        files = discover(targets, settings, problems, named_special)
     except ConfigError as exc:
         _fail(str(exc))
-    for problem in problems:  # folders that cannot be listed: skipped, but said
-        click.echo(f"initlint: warning: {problem}", err=True)
+    for problem in problems:  # folders that cannot be listed, bad .gitignore lines: skipped, but said
+        click.echo(f"initlint: warning: {escape_text(problem)}", err=True)
     display = [_display_path(f, cwd) for f in files]
+    special = frozenset(d for f, d in zip(files, display, strict=True) if f in named_special)
 
     from initlint.runner import run
 
@@ -156,14 +171,15 @@ def _check(
         key = configuration_key([",".join(sorted(codes)), repr(options.init_aliases)])
         cache = Cache(cache_dir or settings.root / ".initlint_cache", key)
     result = run(
-        display, options, mode=mode, unsafe=settings.unsafe_fixes, jobs=jobs or os.cpu_count() or 1, cache=cache
-    )
+        display, options, mode=mode, unsafe=settings.unsafe_fixes, jobs=jobs or os.cpu_count() or 1, cache=cache,
+        special=special, roots=_roots(targets),
+    )  # fmt: skip
     findings = _apply_per_file_ignores(result.findings, settings, cwd)
     if probe and mode == "check":
         findings = _apply_per_file_ignores(_with_probe(findings, display, codes, settings, verbose), settings, cwd)
 
     for message in result.messages:
-        click.echo(f"initlint: {message}", err=True)
+        click.echo(f"initlint: {escape_text(message)}", err=True)
     if mode == "diff":
         for text in result.diffs:
             click.echo(text, nl=False)
@@ -174,6 +190,24 @@ def _check(
     if exit_zero or not findings:
         return EXIT_OK
     return EXIT_FINDINGS
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # no permission to look: not a folder we can use
+        return False
+
+
+def _roots(targets: list[Path]) -> tuple[str, ...]:
+    """The checked paths, resolved: --fix writes nothing outside them through a link."""
+    roots = []
+    for target in targets:
+        try:
+            roots.append(str(target.resolve()))
+        except (OSError, RuntimeError):  # a link loop: nothing can be written through it anyway
+            roots.append(os.path.abspath(target))
+    return tuple(roots)
 
 
 def _with_probe(findings: list, display: list[str], codes, settings, verbose: bool) -> list:  # type: ignore[no-untyped-def,type-arg]

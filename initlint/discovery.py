@@ -45,7 +45,13 @@ def _translate(pattern: str) -> str:
             if end == -1:
                 out.append(re.escape(char))
             else:
-                out.append("[" + pattern[i + 1 : end].replace("!", "^", 1) + "]")
+                body = pattern[i + 1 : end]
+                negated = body[:1] in ("!", "^")
+                body = body[1:] if negated else body
+                # Escaped but for ranges: a bracket is a set of characters, never regex syntax.
+                out.append(
+                    "[" + ("^" if negated else "") + "".join(c if c == "-" else re.escape(c) for c in body) + "]"
+                )
                 i = end
         else:
             out.append(re.escape(char))
@@ -54,13 +60,14 @@ def _translate(pattern: str) -> str:
     return ("^" if anchored else "^(?:.*/)?") + body + "$"
 
 
-def _read_gitignore(folder: Path, base: str) -> list[_GitignoreRule]:
+def _read_gitignore(folder: Path, base: str, problems: list[str]) -> list[_GitignoreRule]:
+    path = folder / ".gitignore"
     try:
-        lines = (folder / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return []
     rules = []
-    for line in lines:
+    for number, line in enumerate(lines, start=1):
         line = line.rstrip()
         if not line or line.startswith("#"):
             continue
@@ -69,8 +76,18 @@ def _read_gitignore(folder: Path, base: str) -> list[_GitignoreRule]:
             line = line[1:]
         if line.startswith("\\"):
             line = line[1:]
-        rules.append(_GitignoreRule(re.compile(_translate(line)), negated, line.endswith("/"), base))
+        try:
+            regex = re.compile(_translate(line))
+        except re.error as exc:  # `[z-a]`, `[]`: git matches nothing with it; neither do we
+            _add(problems, f"{path}:{number}: invalid pattern {line!r} ({exc.msg}); line skipped")
+            continue
+        rules.append(_GitignoreRule(regex, negated, line.endswith("/"), base))
     return rules
+
+
+def _add(problems: list[str], message: str) -> None:
+    if message not in problems:  # a .gitignore above several given folders is read for each
+        problems.append(message)
 
 
 def _gitignored(relative: str, is_dir: bool, rules: list[_GitignoreRule]) -> bool:
@@ -100,18 +117,30 @@ def _relative(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def discover(paths: list[Path], settings: Settings, problems: list[str] | None = None) -> list[Path]:
+def discover(
+    paths: list[Path], settings: Settings, problems: list[str] | None = None, special: set[Path] | None = None
+) -> list[Path]:
     """Files to check, in a stable order. Raises ConfigError for a path that does not exist.
-    Folders that cannot be listed are skipped, each with a message added to ``problems``."""
+    Folders that cannot be listed and bad .gitignore lines are skipped, each with a message
+    added to ``problems``; pipes and devices named explicitly are added to ``special``."""
     found: dict[str, Path] = {}
     root = settings.root.resolve()
+    problems = problems if problems is not None else []
     for given in paths:
-        if not given.exists() and not given.is_symlink():
-            raise ConfigError(f"path does not exist: {given}")
-        if not given.is_dir():  # a file, link, pipe (`<(...)`) or device: read as named
+        try:
+            mode: int | None = given.stat().st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            if not given.is_symlink():
+                raise ConfigError(f"path does not exist: {given}") from None
+            mode = None  # a broken link: reported as unreadable
+        except (OSError, RuntimeError):  # no permission to look, a link loop: reported as unreadable
+            mode = None
+        if mode is None or not stat.S_ISDIR(mode):  # a file, link, pipe (`<(...)`) or device: read as named
             found.setdefault(str(given), given)  # named explicitly: always checked
+            if mode is not None and not stat.S_ISREG(mode) and special is not None:
+                special.add(given)
             continue
-        for file in _walk(given, root, settings, problems if problems is not None else []):
+        for file in _walk(given, root, settings, problems):
             found.setdefault(str(file), file)
     return sorted(found.values(), key=lambda p: str(p))
 
@@ -132,15 +161,15 @@ def _walk(top: Path, root: Path, settings: Settings, problems: list[str]) -> lis
     rules: list[_GitignoreRule] = []
     if not top_relative.startswith(("/", "..")):
         folder = root
-        rules += _read_gitignore(folder, "")
+        rules += _read_gitignore(folder, "", problems)
         for part in [p for p in top_relative.split("/") if p and p != "."]:
             folder = folder / part
             base = _relative(folder, root)
-            rules += _read_gitignore(folder, base)
+            rules += _read_gitignore(folder, base, problems)
     rules_by_dir: dict[str, list[_GitignoreRule]] = {str(top): rules}
 
     def unreadable(error: OSError) -> None:
-        problems.append(f"cannot read folder {error.filename}: {error.strerror or error}; skipped")
+        _add(problems, f"cannot read folder {error.filename}: {error.strerror or error}; skipped")
 
     # followlinks=False: a symlink loop cannot make the walk run forever.
     for dirpath, dirnames, filenames in os.walk(top, followlinks=False, onerror=unreadable):
@@ -148,7 +177,7 @@ def _walk(top: Path, root: Path, settings: Settings, problems: list[str]) -> lis
         current = Path(dirpath)
         relative_dir = _relative(current, root)
         if current != top:
-            active = active + _read_gitignore(current, relative_dir)
+            active = active + _read_gitignore(current, relative_dir, problems)
         kept = []
         for name in sorted(dirnames):
             relative = f"{relative_dir}/{name}" if relative_dir not in ("", ".") else name

@@ -32,11 +32,16 @@ class SourceFile:
         try:
             encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
             codecs.lookup(encoding)
-            text = data.decode(encoding)
         except (SyntaxError, LookupError) as exc:
             raise UnreadableSource(f"cannot determine the encoding: {exc}") from None
+        try:
+            text = data.decode(encoding)
         except UnicodeDecodeError as exc:
             raise UnreadableSource(f"cannot decode as {exc.encoding}: {exc.reason} at byte {exc.start}") from None
+        except LookupError:  # a codec that exists but is not bytes-to-text (hex, zip, base64, rot13)
+            raise UnreadableSource(f"the coding declaration names {encoding!r}, which is not a text encoding") from None
+        except Exception as exc:  # the file picks the codec: punycode, undefined, ... raise anything
+            raise UnreadableSource(f"cannot decode as {encoding}: {type(exc).__name__}: {exc}") from None
         if encoding == "utf-8-sig" and text.startswith("\ufeff"):
             text = text[1:]
         return cls(path, text, encoding)
@@ -45,7 +50,19 @@ class SourceFile:
         return SourceFile(self.path, text, self.encoding)
 
     def encode(self) -> bytes:
+        """The text in the file's encoding; raises UnicodeError (or another codec error) when it
+        cannot be encoded."""
         return self.text.encode(self.encoding)
+
+    def round_trips(self, data: bytes) -> bool:
+        """Whether encoding the text gives back ``data``: only then can a fix leave the bytes
+        outside its edits as they were (unicode_escape, utf-7 and the like may not)."""
+        if self.encoding in ("utf-8", "utf-8-sig"):  # strict UTF-8 decoding always round-trips
+            return True
+        try:
+            return self.encode() == data  # a BOM comes only with utf-8-sig
+        except Exception:  # the codec is the file's choice
+            return False
 
     @cached_property
     def line_starts(self) -> list[int]:

@@ -242,6 +242,29 @@ def test_real_permissions(shared_dir: tuple[Path, list[str]]) -> None:
     assert list(cache.iterdir()) == []
 
 
+def test_unreadable_files_named_on_the_command_line_are_il901(shared_dir: tuple[Path, list[str]]) -> None:
+    """Named explicitly, a file that cannot be read (or whose folder cannot be searched) is
+    IL901 like any other, not a usage error (click's readable check) or an internal error."""
+    folder, prefix = shared_dir
+    for name in ("ok.py", "locked.py", "closed/inner.py"):
+        os.chmod(write(folder / name), 0o666)
+    os.chmod(folder / "locked.py", 0)
+    os.chmod(folder / "closed", 0)
+    cases = [
+        (["locked.py", "closed/inner.py", "ok.py"], [("closed/inner.py", "IL901"), ("locked.py", "IL901"), ("ok.py", "IL101")]),
+        (["closed/inner.py"], [("closed/inner.py", "IL901")]),  # its folder cannot hold the config either
+        (["--fix", "locked.py", "ok.py"], [("locked.py", "IL901")]),
+    ]  # fmt: skip
+    for args, expected in cases:
+        result = proc("--no-cache", "--format", "json", *args, cwd=folder, prefix=prefix)
+        no_traceback(result.stderr)
+        assert result.returncode == 1, result.stderr
+        assert json_findings(result.stdout) == expected
+        messages = [f["message"] for f in json.loads(result.stdout)["findings"] if f["code"] == "IL901"]
+        assert all("Permission denied" in m for m in messages), messages
+    assert (folder / "ok.py").read_text() == FIXED
+
+
 # --- named pipes ------------------------------------------------------------------------------------
 
 

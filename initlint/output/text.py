@@ -1,6 +1,26 @@
 from __future__ import annotations
 
+import re
+
 from initlint.output import Summary
+
+# Characters that would end a line or drive the terminal if printed as they are: C0 and C1
+# controls, DEL, and the line and paragraph separators. Messages quote code and paths come from
+# file names, either of which may hold them.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+
+def escape_text(text: str) -> str:
+    """``text`` on one line, with no terminal control codes: unprintable characters escaped as
+    Python writes them (``\\n``, ``\\x1b``, ``\\u2028``)."""
+    return _UNPRINTABLE.sub(_escape_char, text)
+
 
 _STYLES = {"error": "\033[1;31m", "warning": "\033[1;33m", "info": "\033[1;36m", "bold": "\033[1m", "dim": "\033[2m"}
 _RESET = "\033[0m"
@@ -14,11 +34,12 @@ def render_findings(summary: Summary, color: bool) -> str:
     lines = []
     for f in summary.findings:
         marker = " [*]" if f.fix and (f.fix.applicability == "safe" or summary.unsafe_fixes) else ""
-        location = _paint(f"{f.path}:{f.line}:{f.column}:", "bold", color)
-        lines.append(f"{location} {_paint(f.code, f.severity, color)}{marker} {f.message}")
+        location = _paint(f"{escape_text(f.path)}:{f.line}:{f.column}:", "bold", color)
+        lines.append(f"{location} {_paint(f.code, f.severity, color)}{marker} {escape_text(f.message)}")
         for related in f.related:
-            where = related.path or f.path
-            lines.append(_paint(f"    {where}:{related.line}:{related.column}: {related.message}", "dim", color))
+            where = escape_text(related.path or f.path)
+            text = f"    {where}:{related.line}:{related.column}: {escape_text(related.message)}"
+            lines.append(_paint(text, "dim", color))
     return "\n".join(lines)
 
 
