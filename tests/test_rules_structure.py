@@ -170,6 +170,48 @@ def test_il401_unknown_submodule_in_a_class_is_silent():
     assert severities(code, "IL401") == ["error"]
 
 
+UNKNOWN_HELPER = HEAD + (
+    "class Net(nn.Module):\n    def __init__(self, helper):\n        super().__init__()\n"
+    "        self.conv1 = nn.Conv2d(1, 64, 3, bias=False)\n        self.bn1 = nn.BatchNorm2d(64)\n"
+    "        self.fc5 = nn.Linear(4, 4)\n        self.layer = helper()\n        for m in self.modules():\n"
+)
+
+
+@pytest.mark.parametrize(
+    "branch, fires",
+    [
+        # gfpgan arcface_arch.py: the BatchNorm branch of an elif chain never sees the bias-less conv
+        (
+            "            if isinstance(m, nn.Conv2d):\n                nn.init.xavier_normal_(m.weight)\n"
+            "            elif isinstance(m, nn.BatchNorm2d) or isinstance(m, nn.BatchNorm1d):\n"
+            "                nn.init.constant_(m.bias, 0)\n",
+            False,
+        ),
+        (
+            "            if isinstance(m, nn.Conv2d):\n                pass\n            else:\n"
+            "                nn.init.constant_(m.bias, 0)\n",
+            False,
+        ),
+        (
+            "            if m.__class__ in (nn.BatchNorm2d, nn.Linear):\n                nn.init.constant_(m.bias, 0)\n",
+            False,
+        ),
+        (
+            "            if not isinstance(m, nn.Linear):\n                continue\n            nn.init.constant_(m.bias, 0)\n",
+            False,
+        ),
+        (
+            "            if isinstance(m, nn.Linear) or isinstance(m, nn.Conv2d):\n"
+            "                nn.init.constant_(m.bias, 0)\n",
+            True,
+        ),
+        ("            nn.init.constant_(m.bias, 0)\n", True),
+    ],
+)
+def test_il401_reached_layers_follow_the_conditions(branch, fires):
+    assert codes(UNKNOWN_HELPER + branch, "IL401") == (["IL401"] if fires else [])
+
+
 def test_il401_fix_keeps_crlf_indentation_and_comment():
     code = (
         "import torch.nn as nn\r\nconv = nn.Conv2d(3, 8, 3, bias=False)\r\ndef init(m):\r\n"

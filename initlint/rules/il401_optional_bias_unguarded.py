@@ -134,9 +134,10 @@ class OptionalBiasUnguarded(Rule):
         # Only a layer proven built without a bias speaks: in the reached layers when the
         # receivers are known, else a layer of a dispatched type anywhere in this file.
         # Never "may reach layers built elsewhere": that guess was wrong every time it was judged.
-        for layer in site.layers:
-            if _optional(layer.type_name) and _state(model, layer) is False:
-                return self._report(model, site, f"`self.{layer.path}` is built without a bias", layer.call)
+        if _conditions_read(model, site):
+            for layer in site.layers:
+                if _optional(layer.type_name) and _state(model, layer) is False:
+                    return self._report(model, site, f"`self.{layer.path}` is built without a bias", layer.call)
         if _receivers_known(model, site):
             return None
         possible = _possible_types(site)
@@ -185,6 +186,43 @@ def _disables(model: SemanticModel, type_name: str, call: cst.Call) -> bool:
         named = {arg.keyword.value for arg in call.args if arg.keyword is not None}
         return len(positional) <= _AFFINE_POSITION and "affine" not in named
     return False
+
+
+def _conditions_read(model: SemanticModel, site: InitSite) -> bool:
+    """The layers the site reaches are the ones its conditions select: a type dispatch we read,
+    or no condition on the module variable at all (an `else:` after `isinstance(m, nn.Conv2d)`,
+    `if m.__class__ in TYPES:` or an early exit on a test we cannot read select other layers)."""
+    dispatch = site.dispatch
+    assert dispatch is not None
+    if dispatch.types is not None or dispatch.name_contains is not None:
+        return True
+    assert isinstance(site.target, cst.Attribute)
+    variable = model.code(site.target.value)
+    child: cst.CSTNode = site.call
+    for ancestor in model.ancestors(site.call):
+        if isinstance(ancestor, (cst.FunctionDef, cst.Lambda, cst.For, cst.ClassDef, cst.Module)):
+            return True
+        tests: list[cst.BaseExpression] = []
+        if isinstance(ancestor, (cst.If, cst.IfExp, cst.While)):
+            tests.append(ancestor.test)
+        elif isinstance(ancestor, cst.BooleanOperation):
+            tests.append(ancestor.left)
+        elif isinstance(ancestor, cst.IndentedBlock):
+            for statement in ancestor.body:
+                if statement is child:
+                    break
+                if isinstance(statement, cst.If):
+                    tests.append(statement.test)
+        if any(_mentions(model, test, variable) for test in tests):
+            return False
+        child = ancestor
+    return True
+
+
+def _mentions(model: SemanticModel, node: cst.CSTNode, variable: str) -> bool:
+    return any(name.value == variable for name in model.nodes_within(node, cst.Name)) or (
+        isinstance(node, cst.Name) and node.value == variable
+    )
 
 
 def _short(code: str) -> str:

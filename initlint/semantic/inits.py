@@ -361,6 +361,25 @@ def _dispatch_at(model: SemanticModel, node: cst.CSTNode, variable: str) -> Disp
     return dispatch
 
 
+def conditions_at(model: SemanticModel, node: cst.CSTNode, variable: str) -> Dispatch:
+    """What holds for ``variable`` at ``node``: the conditions of the ``if`` bodies around it
+    (as for init sites) and the operands before it in an ``and`` chain (``isinstance(m, T) and
+    <node>``)."""
+    dispatch = _dispatch_at(model, node, variable)
+    child: cst.CSTNode = node
+    for ancestor in model.ancestors(node):
+        if not isinstance(ancestor, cst.BooleanOperation):
+            if isinstance(ancestor, (cst.If, cst.IfExp, cst.While, cst.FunctionDef, cst.Lambda)):
+                break
+            child = ancestor
+            continue
+        if isinstance(ancestor.operator, cst.And) and ancestor.right is child:
+            for condition in _conjuncts(ancestor.left):
+                _apply_condition(model, condition, variable, dispatch)
+        child = ancestor
+    return dispatch
+
+
 def _conjuncts(test: cst.BaseExpression) -> list[cst.BaseExpression]:
     if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
         return _conjuncts(test.left) + _conjuncts(test.right)
@@ -372,6 +391,17 @@ def _is_variable(node: cst.BaseExpression, variable: str) -> bool:
 
 
 def _apply_condition(model: SemanticModel, condition: cst.BaseExpression, variable: str, dispatch: Dispatch) -> None:
+    # isinstance(m, A) or isinstance(m, B): the union, when every alternative names its types
+    if isinstance(condition, cst.BooleanOperation) and isinstance(condition.operator, cst.Or):
+        union: list[str] = []
+        for alternative in (condition.left, condition.right):
+            narrowed = Dispatch()
+            _apply_condition(model, alternative, variable, narrowed)
+            if narrowed.types is None or narrowed.name_contains is not None:
+                return
+            union += [t for t in narrowed.types if t not in union]
+        dispatch.types = tuple(union) if dispatch.types is None else tuple(t for t in union if t in dispatch.types)
+        return
     # isinstance(m, T) / isinstance(m, (A, B))
     if isinstance(condition, cst.Call) and model.is_builtin(condition.func, "isinstance") and len(condition.args) == 2:
         if _is_variable(condition.args[0].value, variable):
