@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
+from initlint._lazy import cst
 from initlint.rules.base import FixSpec, Invalid, Report, Rule
 from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
@@ -181,8 +182,10 @@ def _fix(model: SemanticModel, site: InitSite, feeding: list[Layer]) -> FixSpec 
         return None
     callee, edits = reference
     func = site.call.func
-    if not site.tensor_method and hasattr(func, "value") and model.init_function(func) == site.function:
-        callee = f"{model.code(func.value)}.kaiming_normal_"  # type: ignore[attr-defined]
+    # Only `nn.init.x_(...)` keeps its module prefix; a bare name (`from torch.nn.init import
+    # kaiming_uniform_`) has a str `.value`, not a node, and takes the reference above.
+    if not site.tensor_method and isinstance(func, cst.Attribute) and model.init_function(func) == site.function:
+        callee = f"{model.code(func.value)}.kaiming_normal_"
         edits = []
     tensor = model.code(site.target)
     new = f'{callee}({tensor}, nonlinearity="linear")'
