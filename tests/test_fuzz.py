@@ -7,21 +7,25 @@ raises them for a longer local run)."""
 from __future__ import annotations
 
 import ast
+import encodings.aliases
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import hypothesmith
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from initlint.cli import main
 from initlint.docs import doc_path, parse_doc
 from initlint.engine import LintOptions, fix_source
 from initlint.finding import Finding
 from initlint.output import Summary
 from initlint.output.formats import render_json
 from initlint.rules import ALL_RULES
-from initlint.runner import Job, run_on_bytes
+from initlint.runner import Job, run, run_on_bytes
 from initlint.source import SourceFile, UnreadableSource
 from initlint.testing import EVERY_CODE
 
@@ -176,3 +180,71 @@ def test_the_lying_cookies_are_handled() -> None:
         assert [f.code for f in outcome.findings] == ["IL901"]
     nul = run_on_bytes(Job("f.py", "check", False), body + b"\x00", OPTIONS)
     assert [f.code for f in nul.findings] == ["IL901"]
+
+
+# -- coding declarations and .gitignore lines, through the real run ------------------------------
+# Every codec name Python knows (text codecs, bytes-to-bytes codecs, odd ones like punycode and
+# unicode_escape), and made-up names: one file with any of them is IL901 or linted, never the end
+# of the run; a fix is written only when the bytes survive decoding and encoding.
+CODEC_NAMES = sorted(
+    {*encodings.aliases.aliases, *encodings.aliases.aliases.values()}
+    | {"punycode", "undefined", "idna", "unicode_escape", "raw_unicode_escape", "utf-7", "palmos", "rot13", "mbcs"}
+)
+COOKIE_FORMS = [
+    "# coding: {}\n",
+    "# -*- coding: {} -*-\n",
+    "# vim: set fileencoding={} :\n",
+    "#!/bin/python\n# coding={}\n",
+]
+
+
+@st.composite
+def declared(draw: st.DrawFn) -> bytes:
+    name = draw(st.one_of(st.sampled_from(CODEC_NAMES), st.from_regex(r"[A-Za-z0-9_.\-]{1,12}", fullmatch=True)))
+    body = draw(st.sampled_from(SEEDS))
+    if draw(st.booleans()):
+        body = body.replace("w", "\u00e9w", 2)  # non-ASCII: most codecs cannot carry it
+    return draw(st.sampled_from(COOKIE_FORMS)).format(name).encode() + body.encode("utf-8")
+
+
+@FUZZ
+@given(declared())
+def test_coding_declarations_through_the_run(data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.py"
+        path.write_bytes(data)
+        checked = run([str(path)], OPTIONS)
+        codes = [f.code for f in checked.findings]
+        assert "IL999" not in codes, checked.findings
+        if "IL901" in codes:
+            assert codes == ["IL901"], codes
+        fixed = run([str(path)], OPTIONS, mode="fix", unsafe=True)
+        assert "IL999" not in [f.code for f in fixed.findings]
+        after = path.read_bytes()
+        if after != data:  # written: only from text that round-trips, in the same encoding
+            source = SourceFile.from_bytes("model.py", data)
+            assert source.encode() == data and "IL901" not in codes
+            assert SourceFile.from_bytes("model.py", after).encoding == source.encoding
+
+
+GITIGNORE_LINE = st.text(alphabet="[]!^-*?/\\az.# ", max_size=10)
+
+
+@FUZZ
+@given(st.lists(GITIGNORE_LINE, max_size=6), st.lists(GITIGNORE_LINE, max_size=4))
+def test_random_gitignore_lines_through_the_cli(top: list[str], nested: list[str]) -> None:
+    """A bad pattern is skipped with a warning; the lines after it still apply."""
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        (root / "pyproject.toml").write_text("[tool.initlint]\n")
+        (root / ".gitignore").write_text("\n".join([*top, "ignored.py"]) + "\n")
+        (root / "sub").mkdir()
+        (root / "sub" / ".gitignore").write_text("\n".join(nested) + "\n")
+        for name in ("a.py", "ignored.py", "sub/b.py", "sub/[z].py", "sub/!.py", "sub/a-z.py"):
+            (root / name).write_text("import torch.nn as nn\nnn.init.normal(w)\n")
+        result = CliRunner().invoke(main, ["check", "--no-cache", "--format", "json", str(root)])
+        assert result.exit_code in (0, 1), result.output
+        paths = [f["path"] for f in json.loads(result.stdout)["findings"]]
+        assert not [p for p in paths if p.endswith("/ignored.py")], paths
+        for line in result.stderr.splitlines():
+            assert line.startswith("initlint: warning: ") and line.endswith("; line skipped"), line
