@@ -40,6 +40,8 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/initlint check --exit-zero --no-cache examples/
+# the opt-in legacy group (IL103-IL107, off by default) on the example written in old-style torch
+	$(BIN)/initlint check --exit-zero --no-cache --select legacy examples/mlp_legacy_init.py
 # ---- runtime probe step: the `initlint probe` command goes here (added by the probe work) ----
 	$(BIN)/initlint probe examples/probe_demo.py:DeepMLP --fail-on never
 

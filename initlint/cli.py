@@ -55,10 +55,15 @@ def main() -> None:
 @click.option(
     "--select",
     multiple=True,
-    help="Rule codes, prefixes (IL1) or names to enable, comma-separated; replaces the configured set.",
+    help="Rule codes, prefixes (IL1), names or tiers (legacy) to enable, comma-separated; replaces the "
+    "configured set. ALL: every rule.",
 )
-@click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable, comma-separated.")
-@click.option("--extend-select", multiple=True, help="Rule codes or prefixes to enable on top of the selection.")
+@click.option("--ignore", multiple=True, help="Rule codes, prefixes, names or tiers to disable, comma-separated.")
+@click.option(
+    "--extend-select",
+    multiple=True,
+    help="Rule codes, prefixes, names or tiers to enable on top of the selection (e.g. legacy).",
+)
 @click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
 @click.option("--unsafe-fixes/--no-unsafe-fixes", default=None, help="Also apply (with --fix) or show unsafe fixes.")
 @click.option(
@@ -321,7 +326,7 @@ def _emit(findings, files, fixed, unsafe, output_format, statistics, quiet, colo
     "--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
 )
 def rules_command(output_format: str) -> None:
-    """List every rule: code, name, severity, default, fix (markdown: the README's table)."""
+    """List every rule: code, name, tier, severity, default, fix (markdown: the README's table)."""
     import json
 
     from initlint.rules import ALL_RULES
@@ -332,19 +337,20 @@ def rules_command(output_format: str) -> None:
         click.echo(json.dumps([info.__dict__ for info in infos], indent=2))
         return
     if output_format == "markdown":
-        click.echo("| code | name | severity | default | fix | what it finds |")
-        click.echo("|---|---|---|---|---|---|")
+        click.echo("| code | name | tier | severity | default | fix | what it finds |")
+        click.echo("|---|---|---|---|---|---|---|")
         for info in infos:
             default = "on" if info.default_enabled else "off"
             click.echo(
-                f"| {info.code} | `{info.name}` | {info.severity} | {default} | {info.fix or 'none'} | {info.summary} |"
+                f"| {info.code} | `{info.name}` | {info.tier} | {info.severity} | {default} | {info.fix or 'none'} "
+                f"| {info.summary} |"
             )
         return
-    click.echo(f"{'code':<6}  {'name':<34}  {'severity':<8}  {'default':<7}  {'fix':<6}  summary")
+    click.echo(f"{'code':<6}  {'name':<34}  {'tier':<7}  {'severity':<8}  {'default':<7}  {'fix':<6}  summary")
     for info in infos:
         click.echo(
-            f"{info.code:<6}  {info.name:<34}  {info.severity:<8}  {'on' if info.default_enabled else 'off':<7}  "
-            f"{info.fix or 'none':<6}  {info.summary}"
+            f"{info.code:<6}  {info.name:<34}  {info.tier:<7}  {info.severity:<8}  "
+            f"{'on' if info.default_enabled else 'off':<7}  {info.fix or 'none':<6}  {info.summary}"
         )
 
 

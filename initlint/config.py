@@ -1,5 +1,5 @@
 """`[tool.initlint]` in the nearest pyproject.toml (or a file given with --config), merged with
-the command line; rule selection by code, prefix, name or ALL."""
+the command line; rule selection by code, prefix, name, tier (``legacy``) or ALL."""
 
 from __future__ import annotations
 
@@ -81,8 +81,12 @@ def _all_rules() -> dict[str, Any]:
 
 
 def expand(selectors: list[str], *, include_off: bool) -> set[str]:
-    """Codes matched by selectors. A prefix or ALL enables rules that are off by default only
-    when ``include_off``; naming the exact code or name always does."""
+    """Codes matched by selectors, as in ruff: ALL, an exact code or name, and a tier name
+    (``legacy``: the group is its members) select every rule they name, off by default or not;
+    a prefix (``IL1``) selects the rules under it that are on by default, unless ``include_off``
+    (ignore and per-file-ignores take them all)."""
+    from initlint.rules.base import TIERS
+
     rules = _all_rules()
     by_name = {rule.name: code for code, rule in rules.items()}
     chosen: set[str] = set()
@@ -90,15 +94,17 @@ def expand(selectors: list[str], *, include_off: bool) -> set[str]:
         selector = raw.strip()
         upper = selector.upper()
         if upper == "ALL":
-            chosen |= {c for c, r in rules.items() if include_off or r.default_enabled}
+            chosen |= set(rules)
         elif upper in rules:
             chosen.add(upper)
         elif selector in by_name:
             chosen.add(by_name[selector])
+        elif selector.lower() in TIERS:
+            chosen |= {c for c, r in rules.items() if r.tier == selector.lower()}
         else:
             matched = {c for c in rules if c.startswith(upper)}
             if not matched or not upper.startswith("IL"):
-                raise ConfigError(f"unknown rule code or prefix: {selector!r}")
+                raise ConfigError(f"unknown rule code, prefix, name or tier: {selector!r}")
             chosen |= {c for c in matched if include_off or rules[c].default_enabled}
     return chosen
 

@@ -148,6 +148,83 @@ def test_cli_select_overrides_config(project: Path) -> None:
     assert invoke("check", "--select", "IL101", "a.py").exit_code == 1
 
 
+# Legacy code (IL103-IL105, the opt-in `legacy` tier), one deprecated alias (IL101, on) and one
+# untruncated trunc_normal_ (IL303, advice: off).
+OLD_STYLE = """import torch
+import torch.nn as nn
+from torch.autograd import Variable
+
+layer = nn.Linear(4, 4)
+layer.weight.data.normal_(0, 0.02)
+w = torch.Tensor(3, 3)
+x = Variable(torch.ones(2))
+nn.init.xavier_uniform(layer.weight)
+nn.init.trunc_normal_(layer.bias, std=0.02)
+"""
+MODERNIZED = """import torch
+import torch.nn as nn
+from torch.autograd import Variable
+
+layer = nn.Linear(4, 4)
+nn.init.normal_(layer.weight, 0, 0.02)
+w = torch.empty(3, 3)
+x = torch.ones(2)
+nn.init.xavier_uniform_(layer.weight)
+nn.init.trunc_normal_(layer.bias, std=0.02)
+"""
+
+
+def test_legacy_rules_are_off_by_default(project: Path) -> None:
+    write(project, "a.py", OLD_STYLE)
+    assert codes_in(invoke("check", "--format", "json", "a.py").stdout) == ["IL101"]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [["--extend-select", "legacy"], ["--extend-select", "LEGACY"], ["--extend-select", "IL103,IL104,IL105"]],
+)
+def test_extend_select_legacy_enables_the_group(project: Path, options: list[str]) -> None:
+    write(project, "a.py", OLD_STYLE)
+    result = invoke("check", "--format", "json", *options, "a.py")
+    assert codes_in(result.stdout) == ["IL104", "IL103", "IL105", "IL101"]
+
+
+def test_legacy_from_config_and_ignore_legacy(project: Path) -> None:
+    write(project, "a.py", OLD_STYLE)
+    set_config(project, 'extend-select = ["legacy"]\n')
+    assert codes_in(invoke("check", "--format", "json", "a.py").stdout) == ["IL104", "IL103", "IL105", "IL101"]
+    assert codes_in(invoke("check", "--format", "json", "--ignore", "legacy", "a.py").stdout) == ["IL101"]
+    set_config(project, 'select = ["legacy"]\n')
+    assert codes_in(invoke("check", "--format", "json", "a.py").stdout) == ["IL104", "IL103", "IL105"]
+
+
+def test_a_prefix_does_not_enable_the_legacy_group(project: Path) -> None:
+    """ruff's semantics: a prefix takes only the rules under it that are on by default."""
+    write(project, "a.py", OLD_STYLE)
+    assert codes_in(invoke("check", "--format", "json", "--select", "IL1", "a.py").stdout) == ["IL101"]
+
+
+def test_select_all_enables_off_by_default_rules(project: Path) -> None:
+    write(project, "a.py", OLD_STYLE)
+    result = invoke("check", "--format", "json", "--select", "ALL", "a.py")
+    assert codes_in(result.stdout) == ["IL104", "IL103", "IL105", "IL101", "IL303"]
+
+
+def test_extend_select_legacy_fix_modernizes_in_one_run(project: Path) -> None:
+    path = write(project, "a.py", OLD_STYLE)
+    result = invoke("check", "--extend-select", "legacy", "--fix", "a.py")
+    assert result.exit_code == 0, result.stdout
+    assert "Fixed 4 findings." in result.stdout
+    assert path.read_text() == MODERNIZED
+    assert invoke("check", "--extend-select", "legacy", "a.py").exit_code == 0
+
+
+def test_default_fix_leaves_legacy_code_alone(project: Path) -> None:
+    path = write(project, "a.py", OLD_STYLE)
+    assert invoke("check", "--fix", "a.py").exit_code == 0
+    assert path.read_text() == OLD_STYLE.replace("xavier_uniform(", "xavier_uniform_(")
+
+
 # --- fixes -----------------------------------------------------------------------------------
 
 
@@ -240,6 +317,17 @@ def test_format_sarif(project: Path) -> None:
     data = json.loads(result.stdout)
     assert data["version"] == "2.1.0"
     assert [r["ruleId"] for r in data["runs"][0]["results"]] == ["IL101"]
+
+
+def test_format_sarif_rules_carry_their_tier(project: Path) -> None:
+    write(project, "a.py", BAD)
+    rules = {
+        r["id"]: r
+        for r in json.loads(invoke("check", "--format", "sarif", "a.py").stdout)["runs"][0]["tool"]["driver"]["rules"]
+    }
+    assert "bug" in rules["IL101"]["properties"]["tags"] and rules["IL101"]["properties"]["tier"] == "bug"
+    assert "legacy" in rules["IL104"]["properties"]["tags"]
+    assert rules["IL104"]["defaultConfiguration"]["enabled"] is False
 
 
 def test_format_github(project: Path) -> None:
@@ -494,8 +582,12 @@ def test_rules_text() -> None:
     result = invoke("rules")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0].split()[:5] == ["code", "name", "severity", "default", "fix"]
-    assert any(line.split()[:5] == ["IL101", "deprecated-init-alias", "warning", "on", "safe"] for line in lines)
+    assert lines[0].split()[:6] == ["code", "name", "tier", "severity", "default", "fix"]
+    rows = {line.split()[0]: line.split()[:6] for line in lines[1:]}
+    assert rows["IL101"] == ["IL101", "deprecated-init-alias", "bug", "warning", "on", "safe"]
+    assert rows["IL104"] == ["IL104", "data-attribute-init", "legacy", "warning", "off", "safe"]
+    assert rows["IL303"][2:5] == ["advice", "info", "off"]
+    assert rows["IL900"][2] == "engine" and rows["IL601"][2] == "runtime"
 
 
 def test_rules_json() -> None:
@@ -510,7 +602,9 @@ def test_rules_json() -> None:
         "severity": "warning",
         "default_enabled": True,
         "fix": "safe",
+        "tier": "bug",
     }
+    assert {r["code"]: r["tier"] for r in rules}["IL105"] == "legacy"
     assert {"IL900", "IL901", "IL999"} <= {r["code"] for r in rules}
 
 
@@ -520,6 +614,14 @@ def test_explain(name: str) -> None:
     assert result.exit_code == 0
     assert result.stdout.startswith("# IL101 `deprecated-init-alias`")
     assert "## Use instead" in result.stdout
+
+
+def test_explain_shows_the_tier_and_how_to_enable_a_legacy_rule() -> None:
+    result = invoke("explain", "IL104")
+    assert result.exit_code == 0
+    assert "| IL104 | data-attribute-init | legacy | warning | off | safe |" in result.stdout
+    assert "--extend-select legacy" in result.stdout
+    assert "| IL101 | deprecated-init-alias | bug |" in invoke("explain", "IL101").stdout
 
 
 def test_explain_unknown() -> None:

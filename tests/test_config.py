@@ -15,7 +15,7 @@ from initlint.config import (
     matches_any,
     resolve_selection,
 )
-from initlint.rules import ALL_RULES, ENGINE_CODES
+from initlint.rules import ALL_RULES, BY_CODE, ENGINE_CODES
 
 DEFAULT_ON = {r.code for r in ALL_RULES if r.default_enabled}
 
@@ -106,22 +106,93 @@ def test_selection_semantics() -> None:
     assert "IL900" not in resolve_selection(None, ["IL900"], [])
 
 
-def test_prefix_and_all_skip_rules_that_are_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    from initlint.rules import BY_CODE
+def test_prefix_skips_rules_that_are_off_by_default_all_and_exact_names_do_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from initlint.rules.base import Rule
 
     class Off(Rule):
         code = "IL180"
         name = "off-by-default-test-rule"
         summary = "test"
+        tier = "advice"
         default_enabled = False
 
     monkeypatch.setitem(BY_CODE, "IL180", Off)
     assert "IL180" not in expand(["IL1"], include_off=False)
-    assert "IL180" not in expand(["ALL"], include_off=False)
+    assert "IL180" in expand(["ALL"], include_off=False)  # ALL is every rule, as the README says
+    assert "IL180" in expand(["all"], include_off=False)
     assert "IL180" in expand(["IL180"], include_off=False)
     assert "IL180" in expand(["off-by-default-test-rule"], include_off=False)
+    assert "IL180" in expand(["advice"], include_off=False)  # a tier selects all its members
     assert "IL180" in expand(["IL1"], include_off=True)  # ignore and per-file-ignores take them all
+
+
+LEGACY = {"IL103", "IL104", "IL105", "IL106", "IL107"}
+
+
+def test_select_all_enables_every_rule_including_off_by_default_ones() -> None:
+    everything = {r.code for r in ALL_RULES}
+    assert resolve_selection(["ALL"], [], []) == frozenset(everything)
+    assert "IL303" in resolve_selection(["ALL"], [], [])  # was left out before
+    assert resolve_selection(None, [], ["ALL"]) == frozenset(everything)
+    assert resolve_selection(["ALL"], ["legacy"], []) == frozenset(everything - LEGACY)
+
+
+def test_default_selection_is_the_bug_tier() -> None:
+    """Issue 9: the findings that change training or raise/warn at run time are on by default;
+    the legacy group and advice are opt-in."""
+    default = resolve_selection(None, [], [])
+    assert {"IL101", "IL102", "IL201", "IL301", "IL304", "IL401", "IL407", "IL501"} <= default
+    assert not default & LEGACY
+    assert "IL303" not in default
+    assert default >= ENGINE_CODES
+
+
+def test_legacy_is_a_group_selector() -> None:
+    assert {c for c, r in BY_CODE.items() if r.tier == "legacy"} == LEGACY
+    assert resolve_selection(["legacy"], [], []) == frozenset(LEGACY | ENGINE_CODES)
+    assert resolve_selection(["LEGACY"], [], []) == resolve_selection(["legacy"], [], [])
+    assert resolve_selection(None, [], ["legacy"]) == frozenset(DEFAULT_ON | LEGACY)
+    assert not resolve_selection(None, ["legacy"], ["legacy"]) & LEGACY  # ignore wins
+    assert not resolve_selection(None, ["legacy"], ["IL104"]) & LEGACY  # even over an exact code
+    # A prefix keeps ruff's meaning: only the rules under it that are on by default ...
+    assert resolve_selection(["IL1"], [], []) == frozenset({"IL101", "IL102"} | ENGINE_CODES)
+    # ... and an exact code or name always selects.
+    assert "IL104" in resolve_selection(None, [], ["IL104"])
+    assert "IL105" in resolve_selection(None, [], ["variable-wrapper"])
+    assert expand(["legacy"], include_off=True) == LEGACY
+
+
+def test_legacy_group_from_config(tmp_path: Path) -> None:
+    write_config(tmp_path, 'extend-select = ["legacy"]\nignore = ["IL106"]\n')
+    codes = load_settings(None, tmp_path).enabled_codes()
+    assert codes == frozenset((DEFAULT_ON | LEGACY) - {"IL106"})
+    write_config(tmp_path, 'select = ["legacy"]\n[tool.initlint.per-file-ignores]\n"old/*" = ["legacy"]\n')
+    settings = load_settings(None, tmp_path)
+    assert settings.enabled_codes() == frozenset(LEGACY | ENGINE_CODES)
+    assert settings.ignored_codes("old/m.py") == LEGACY
+
+
+def test_every_rule_has_a_tier_that_agrees_with_its_default() -> None:
+    from initlint.rules.base import OFF_BY_DEFAULT_TIERS, TIERS
+
+    for rule in ALL_RULES:
+        assert rule.tier in TIERS, rule.code
+        assert rule.default_enabled == (rule.tier not in OFF_BY_DEFAULT_TIERS), rule.code
+        assert (rule.tier == "engine") == (rule.code in ENGINE_CODES), rule.code
+        assert (rule.tier == "runtime") == rule.runtime, rule.code
+
+
+def test_a_new_rule_is_a_bug_rule_unless_it_says_otherwise() -> None:
+    from initlint.rules.base import Rule
+
+    class New(Rule):
+        code = "IL490"
+        name = "some-new-bug"
+        summary = "test"
+
+    assert New.tier == "bug" and New.default_enabled
 
 
 @pytest.mark.parametrize(

@@ -27,11 +27,20 @@ def test_every_doc_belongs_to_a_rule():
 def test_doc_exists_with_metadata(rule):
     doc = parse_doc(doc_path(rule.code).read_text(encoding="utf-8"))
     assert doc.title_code == rule.code and doc.title_name == rule.name
+    assert doc.meta.get("tier") == rule.tier, f"{rule.code}: the doc's table needs a tier column ({rule.tier})"
     assert doc.meta["severity"] == rule.severity
     assert doc.meta["default"] == ("on" if rule.default_enabled else "off")
     assert doc.meta["fix"] == (rule.fix_applicability or "none")
     for section in ("What it does", "Why it matters"):
         assert doc.sections.get(section, "").strip(), f"{rule.code}: empty section {section!r}"
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES if r.values[0].tier == "legacy"])
+def test_legacy_docs_say_how_to_enable_them(rule):
+    """`initlint explain` is where a user meets an off-by-default rule: it says how to turn it on."""
+    text = doc_path(rule.code).read_text(encoding="utf-8")
+    assert "Tier **legacy**, off by default" in text
+    assert "--extend-select legacy" in text and f"--extend-select {rule.code}" in text
 
 
 # Runtime rules (IL6xx) have examples the static linter cannot judge: tests/test_probe.py probes them.

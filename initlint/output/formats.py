@@ -63,7 +63,8 @@ def render_sarif(summary: Summary) -> str:
                 "help": {"text": doc, "markdown": doc},
                 "helpUri": help_uri(rule.code),
                 "defaultConfiguration": {"level": _SARIF_LEVEL[rule.severity], "enabled": rule.default_enabled},
-                "properties": {"tags": ["pytorch", "initialization"]},
+                # The tier as a tag: code scanning filters on tags (e.g. hide `legacy`).
+                "properties": {"tags": ["pytorch", "initialization", rule.tier], "tier": rule.tier},
             }
         )
     results = [_sarif_result(f, index) for f in summary.findings]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from initlint.finding import Applicability, Edit, Severity
 from initlint.rules.triggers import INIT, INIT_TRIGGER, remembered
@@ -42,11 +42,25 @@ class Report:
     severity: Severity | None = None  # overrides the rule's default
 
 
+# What kind of finding a rule makes; it decides whether the rule is on by default.
+#   bug      changes what the model trains from, or raises or warns when the code runs (on)
+#   legacy   outdated API that still works as written: modernization, safe to leave (off)
+#   advice   a likely mistake the rule cannot prove changes training (off)
+#   engine   the file could not be read, parsed or checked (IL9xx; on, only `ignore` drops them)
+#   runtime  measured by the probe (IL6xx), never by the static engine (on under --probe)
+Tier = Literal["bug", "legacy", "advice", "engine", "runtime"]
+TIERS: tuple[Tier, ...] = ("bug", "legacy", "advice", "engine", "runtime")
+OFF_BY_DEFAULT_TIERS: frozenset[str] = frozenset({"legacy", "advice"})
+
+
 class Rule:
     code: ClassVar[str]
     name: ClassVar[str]
     summary: ClassVar[str]  # one line, for `initlint rules` and the README table
     severity: ClassVar[Severity] = "warning"
+    # A new rule is a bug rule unless it says otherwise; `default_enabled` must agree with the
+    # tier (off exactly for OFF_BY_DEFAULT_TIERS: tests/test_config.py checks every rule).
+    tier: ClassVar[Tier] = "bug"
     default_enabled: ClassVar[bool] = True
     fix_applicability: ClassVar[Applicability | None] = None
     # Regular expressions that must all occur in a file's text for the rule to possibly fire.
@@ -98,7 +112,10 @@ class RuleInfo:
     severity: Severity
     default_enabled: bool
     fix: Applicability | None
+    tier: Tier = "bug"
 
     @classmethod
     def of(cls, rule: type[Rule]) -> RuleInfo:
-        return cls(rule.code, rule.name, rule.summary, rule.severity, rule.default_enabled, rule.fix_applicability)
+        return cls(
+            rule.code, rule.name, rule.summary, rule.severity, rule.default_enabled, rule.fix_applicability, rule.tier
+        )

@@ -28,6 +28,8 @@ class LegacyTensorConstructor(Rule):
     name = "legacy-tensor-constructor"
     summary = "`torch.Tensor(3, 3)` and `torch.FloatTensor(n)` create uninitialized tensors; use `torch.empty`"
     severity = "warning"
+    tier = "legacy"  # off by default: `--extend-select legacy`
+    default_enabled = False
     fix_applicability = "safe"
     literals = ("Tensor",)
     triggers = (r"Tensor\s*\(",)

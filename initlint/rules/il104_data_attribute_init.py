@@ -21,6 +21,8 @@ class DataAttributeInit(Rule):
     summary = "Initializing through `.data` bypasses autograd's checks; use the `nn.init` functions"
     severity = "warning"
     fix_applicability = "safe"
+    tier = "legacy"  # off by default: `--extend-select legacy`
+    default_enabled = False
     # `.data.normal_(`-style statements, or `.data` as an argument (`init.zeros_(m.bias.data)`).
     literals = ("data",)
     triggers = (r"\.data\s*\.\s*(?:normal_|uniform_|fill_|zero_)\s*\(|\.data\s*[,)]",)

@@ -15,6 +15,8 @@ class VariableWrapper(Rule):
     name = "variable-wrapper"
     summary = "`torch.autograd.Variable` is a no-op wrapper since PyTorch 0.4; use the tensor itself"
     severity = "warning"
+    tier = "legacy"  # off by default: `--extend-select legacy`
+    default_enabled = False
     fix_applicability = "safe"
     literals = ("Variable",)
     triggers = (r"\bVariable\b",)

@@ -29,6 +29,8 @@ class ExactTypeDispatch(Rule):
     name = "exact-type-dispatch"
     summary = "`type(m) == nn.Linear` in init code misses subclasses of the layer; use `isinstance`"
     severity = "warning"
+    tier = "legacy"  # off by default: `--extend-select legacy`
+    default_enabled = False
     fix_applicability = "unsafe"
     literals = ("type", "__class__")
     triggers = (

@@ -42,6 +42,8 @@ class ClassnameStringDispatch(Rule):
     name = "classname-string-dispatch"
     summary = "Init code that matches `'Conv'` in a class name also catches unintended classes; use `isinstance`"
     severity = "warning"
+    tier = "legacy"  # off by default: `--extend-select legacy`
+    default_enabled = False
     fix_applicability = None
     literals = ("__name__",)
     triggers = (r"__class__\s*\.\s*__name__|\btype\s*\([\s\S]{0,200}?\)\s*\.\s*__name__",)

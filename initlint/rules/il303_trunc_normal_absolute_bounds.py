@@ -19,6 +19,7 @@ class TruncNormalAbsoluteBounds(Rule):
     name = "trunc-normal-absolute-bounds"
     summary = "`trunc_normal_(w, std=0.02)` keeps the absolute bounds a=-2, b=2: nothing is truncated"
     severity = "info"
+    tier = "advice"
     default_enabled = False
     triggers = (r"\btrunc_normal", INIT_TRIGGER)
     uses_init_aliases = True

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 
 class _EngineRule(Rule):
+    tier = "engine"
     needs_torch = False
 
     def check(self, model: SemanticModel) -> Iterator[Report]:  # the engine reports these itself

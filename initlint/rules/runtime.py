@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 
 class RuntimeRule(Rule):
+    tier = "runtime"
     runtime: ClassVar[bool] = True
     needs_torch = True
     # Never matches a file's text: the static engine has nothing to check for these.
