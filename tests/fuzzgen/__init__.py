@@ -1,0 +1,1 @@
+"""Generators of Python programs for fuzzing initlint (see ``init_idioms``)."""
