@@ -367,6 +367,92 @@ def test_il501_no_fix_in_a_nested_function():
     assert finding.fix is None
 
 
+# Issue 9: identical code, identical verdict, whatever the class derives from. The espnet case:
+# `torch.nn.functional.dropout` without `training=` in a model method was silent in a class
+# deriving from AbsESPnetModel (another file) and flagged in a twin deriving from nn.Module.
+TWIN_METHOD = (
+    "    def forward(self, x):\n        return self._ctc(x)\n"
+    "    def _ctc(self, x):\n        return torch.nn.functional.dropout(x, p=self.rate)\n"
+)
+
+
+@pytest.mark.parametrize(
+    "classes",
+    [
+        "class Model(torch.nn.Module):\n",
+        "from torch import nn\nclass Model(nn.Module):\n",
+        "from espnet2.train.abs_espnet_model import AbsESPnetModel\nclass Model(AbsESPnetModel):\n",
+        "import mylib\nclass Model(mylib.models.Base):\n",
+        "from mylib import Base\nclass Middle(Base):\n    pass\nclass Model(Middle):\n",
+        "from mylib import Base\nclass Model(Base, metaclass=Meta):\n",
+        "from mylib import *\nclass Model(Base):\n",
+    ],
+)
+def test_il501_twins_under_any_base_get_the_same_verdict(classes):
+    code = "import torch\n" + classes + TWIN_METHOD
+    assert codes(code, "IL501") == ["IL501"]
+
+
+@pytest.mark.parametrize(
+    "classes, body",
+    [
+        # a foreign base and module evidence other than forward
+        ("from mylib import Base\nclass Model(Base):\n", "    def step(self, x):\n        if self.training: pass\n"),
+        (
+            "from mylib import Base\nclass Model(Base):\n",
+            "    def __init__(self):\n        super().__init__()\n        self.register_buffer('b', torch.ones(1))\n",
+        ),
+        (
+            "from mylib import Base\nclass Model(Base):\n",
+            "    def __init__(self):\n        super().__init__()\n        self.proj = torch.nn.Linear(2, 2)\n",
+        ),
+    ],
+)
+def test_il501_foreign_base_with_module_evidence(classes, body):
+    code = "import torch\n" + classes + body + "    def drop(self, x):\n        return torch.nn.functional.dropout(x)\n"
+    assert codes(code, "IL501") == ["IL501"]
+
+
+@pytest.mark.parametrize(
+    "classes",
+    [
+        "class Model:\n",
+        "class Model(object):\n",
+        "import abc\nclass Model(abc.ABC):\n",
+        "from typing import Generic, TypeVar\nT = TypeVar('T')\nclass Model(Generic[T]):\n",
+        "class Model(torch.autograd.Function):\n",
+    ],
+)
+def test_il501_classes_that_are_not_modules_stay_silent(classes):
+    code = "import torch\n" + classes + TWIN_METHOD
+    assert codes(code, "IL501") == []
+    # and a foreign base without any module evidence (no forward, no layers): not proven
+    plain = "import torch\nfrom mylib import Aug\nclass Drop(Aug):\n    def __call__(self, x):\n"
+    assert codes(plain + "        return torch.nn.functional.dropout(x, 0.1)\n", "IL501") == []
+
+
+@pytest.mark.parametrize(
+    ("call", "fires"),
+    [
+        ("F.dropout(x, 0.1, training=True)", True),
+        ("F.dropout(x, 0.1, True)", True),
+        ("F.dropout(x, 0.1, training=False)", False),
+        ("F.dropout(x, 0.1, training=self.training and self.on)", False),
+        ("F.dropout(x, 0.1, training=mc)", False),
+    ],
+)
+def test_il501_literal_training_true(call, fires):
+    code = "import torch.nn as nn\nimport torch.nn.functional as F\n" + CLASS.format(call=call)
+    assert codes(code, "IL501") == (["IL501"] if fires else [])
+    assert BY_CODE["IL501"].may_match(code) or not fires
+    if fires:
+        fixed = fix(code, {"IL501"}, unsafe=True)
+        assert "0.1, training=self.training)" in fixed or "0.1, self.training)" in fixed
+        assert codes(fixed, "IL501") == []
+    guarded = code.replace("        return ", "        if self.training:\n            x = ") + "        return x\n"
+    assert codes(guarded, "IL501") == []
+
+
 # -- IL502 dropout-probability-out-of-range ------------------------------------------------------
 
 

@@ -8,12 +8,14 @@ from initlint.rules.base import FixSpec, Invalid, Report, Rule
 from initlint.rules.triggers import call_arguments_text
 from initlint.semantic import SemanticModel
 from initlint.semantic.catalog import FUNCTIONAL_DROPOUT
+from initlint.semantic.modules import foreign_module_classes
 
 _FUNCTIONAL = "torch.nn.functional."
 # `self.dropout(x)` calls a module, never torch.nn.functional.
 _CALL = re.compile(r"(?<!self\.)\b(?:" + "|".join(sorted(FUNCTIONAL_DROPOUT, key=len, reverse=True)) + r")\s*\(")
 _ALIAS = re.compile(r"\b(?:" + "|".join(sorted(FUNCTIONAL_DROPOUT)) + r")\s+as\b")
 _TRAINING = re.compile(r"\btraining\b")
+_TRUE = re.compile(r"\bTrue\b")
 _TRAINING_POSITION = 2  # dropout(input, p, training, inplace)
 
 
@@ -33,6 +35,15 @@ class FunctionalDropoutAlwaysOn(Rule):
         "import torch.nn as nn\nclass M(nn.Module):\n    def forward(self, x):\n        return self.dropout(x)\n",
         "import torch.nn as nn\nimport torch.nn.functional as F\nclass M(nn.Module):\n"
         "    def forward(self, x):\n        if self.training:\n            x = F.dropout(x, 0.1)\n        return x\n",
+        "import torch.nn as nn\nimport torch.nn.functional as F\nclass M(nn.Module):\n"
+        "    def forward(self, x):\n        if self.training:\n            x = F.dropout(x, 0.1, training=True)\n"
+        "        return x\n",
+        # a base from another file and nothing that makes the class a module: an augmentation
+        "import torch.nn.functional as F\nfrom mylib import Transform\nclass Drop(Transform):\n"
+        "    def __call__(self, x):\n        return F.dropout(x, 0.1)\n",
+        # a deliberate always-on dropout says so
+        "import torch.nn as nn\nimport torch.nn.functional as F\nclass M(nn.Module):\n"
+        "    def forward(self, x):\n        return F.dropout(x, 0.1, training=True)  # noqa: IL501 (MC dropout)\n",
     )
     INVALID = (
         Invalid(
@@ -60,6 +71,24 @@ class FunctionalDropoutAlwaysOn(Rule):
             "import torch.nn as nn\nimport torch.nn.functional as F\nclass M(nn.Module):\n"
             "    @staticmethod\n    def f(x):\n        return F.dropout(x)\n"
         ),
+        # the same bug spelled out
+        Invalid(
+            "import torch.nn as nn\nimport torch.nn.functional as F\nclass M(nn.Module):\n"
+            "    def forward(self, x):\n        return F.dropout(x, 0.1, training=True)\n",
+            "import torch.nn as nn\nimport torch.nn.functional as F\nclass M(nn.Module):\n"
+            "    def forward(self, x):\n        return F.dropout(x, 0.1, training=self.training)\n",
+            unsafe=True,
+        ),
+        # a base class from another file: the class is a module all the same (it has forward)
+        Invalid(
+            "import torch\nfrom mylib.base import AbsModel\nclass M(AbsModel):\n"
+            "    def forward(self, x):\n        return self.loss(x)\n"
+            "    def loss(self, x):\n        return torch.nn.functional.dropout(x, p=0.1).sum()\n",
+            "import torch\nfrom mylib.base import AbsModel\nclass M(AbsModel):\n"
+            "    def forward(self, x):\n        return self.loss(x)\n"
+            "    def loss(self, x):\n        return torch.nn.functional.dropout(x, p=0.1, training=self.training).sum()\n",
+            unsafe=True,
+        ),
     )
 
     @classmethod
@@ -70,9 +99,9 @@ class FunctionalDropoutAlwaysOn(Rule):
             return True  # imported under another name: its calls do not spell `dropout(`
         for match in _CALL.finditer(text):
             arguments = call_arguments_text(text, match.end())
-            if arguments is None or not _TRAINING.search(arguments):
+            if arguments is None or not _TRAINING.search(arguments) or _TRUE.search(arguments):
                 return True
-        return False  # no call, or every call mentions `training`: none can fire
+        return False  # no call, or every call passes a `training` other than True: none can fire
 
     def check(self, model: SemanticModel) -> Iterator[Report]:
         for call in model.nodes(cst.Call):
@@ -80,25 +109,62 @@ class FunctionalDropoutAlwaysOn(Rule):
             if qualified is None or not qualified.startswith(_FUNCTIONAL):
                 continue
             name = qualified[len(_FUNCTIONAL) :]
-            if name not in FUNCTIONAL_DROPOUT or model.class_of(call) is None:
+            if name not in FUNCTIONAL_DROPOUT or not _in_module_class(model, call):
                 continue
             if any(arg.star for arg in call.args):
                 continue
-            positional = [arg for arg in call.args if arg.keyword is None]
-            if len(positional) > _TRAINING_POSITION or any(
-                arg.keyword is not None and arg.keyword.value == "training" for arg in call.args
-            ):
+            training = _training_argument(call)
+            if training is not None and not _literal_true(training):
                 continue
-            if _TRAINING.search(model.code(call)) or _training_guarded(model, call):
+            if training is None and _TRAINING.search(model.code(call)):
+                continue  # `p=0.1 if self.training else 0.0`
+            if _training_guarded(model, call):
                 continue
             receiver = _self_name(model, call)
-            yield Report(
-                call,
-                f"`{name}` without `training=` defaults to training=True: this dropout stays on after "
-                "`model.eval()`, so evaluation and inference are noisy and scaled; pass "
-                f"`training={receiver or 'self'}.training` (or use an `nn.{_module_name(name)}` submodule)",
-                _fix(model, call, receiver) if receiver is not None else None,
-            )
+            flag = f"training={receiver or 'self'}.training"
+            if training is None:
+                message = (
+                    f"`{name}` without `training=` defaults to training=True: this dropout stays on after "
+                    f"`model.eval()`, so evaluation and inference are noisy and scaled; pass `{flag}` "
+                    f"(or use an `nn.{_module_name(name)}` submodule)"
+                )
+                fixed = _fix(model, call, receiver) if receiver is not None else None
+            else:
+                message = (
+                    f"`{name}` with `training=True` in a module stays on after `model.eval()`, so evaluation and "
+                    f"inference are noisy and scaled; pass `{flag}` (an always-on dropout, as in Monte Carlo "
+                    "dropout, says so with `# noqa: IL501`)"
+                )
+                fixed = _fix_literal(model, training, receiver) if receiver is not None else None
+            yield Report(call, message, fixed)
+
+
+def _training_argument(call: cst.Call) -> cst.BaseExpression | None:
+    """The value given for `training`, by keyword or as the third positional argument."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "training":
+            return arg.value
+    positional = [arg for arg in call.args if arg.keyword is None]
+    return positional[_TRAINING_POSITION].value if len(positional) > _TRAINING_POSITION else None
+
+
+def _literal_true(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "True"
+
+
+def _in_module_class(model: SemanticModel, call: cst.Call) -> bool:
+    """The call is in a class that is an nn.Module: through this file's classes, or through a
+    base from another file when the class behaves as a module (see foreign_module_classes), so
+    that the verdict does not depend on where the base class is defined."""
+    cls = model.enclosing(call, cst.ClassDef)
+    if cls is None:
+        return False
+    name = cls.name.value
+    for classes in (model.module_classes, foreign_module_classes(model)):
+        found = classes.get(name)
+        if found is not None and found.node is cls:
+            return True
+    return False
 
 
 def _module_name(name: str) -> str:
@@ -142,6 +208,11 @@ def _self_name(model: SemanticModel, call: cst.Call) -> str | None:
             if isinstance(parent, cst.AssignTarget):
                 return None
     return name
+
+
+def _fix_literal(model: SemanticModel, value: cst.BaseExpression, receiver: str) -> FixSpec:
+    flag = f"{receiver}.training"
+    return FixSpec("unsafe", f"Pass `training={flag}`", [model.replace(value, flag)])
 
 
 def _fix(model: SemanticModel, call: cst.Call, receiver: str) -> FixSpec:

@@ -3,9 +3,11 @@ of ``nn.Sequential`` contents, lists built in loops, ModuleList and ModuleDict).
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 from initlint._lazy import cst
 from initlint.semantic.catalog import ACTIVATION_MODULES, LAYERS, LayerKind
@@ -422,3 +424,108 @@ def subscript_index(node: cst.Subscript) -> cst.BaseExpression | None:
     if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
         return node.slice[0].slice.value
     return None
+
+
+# -- classes whose base comes from another file ------------------------------------------------------
+
+# Bases that are provably not nn.Module: the class is a plain object, whatever it holds.
+_NOT_MODULE_ROOTS = ("abc.", "typing.", "enum.", "collections.", "dataclasses.", "numbers.", "builtins.")
+# What only a module does with `self`: its evidence when the base is unknown.
+_MODULE_SELF_CALLS = frozenset({"register_buffer", "register_parameter", "add_module", "register_module"})
+
+_foreign_cache: WeakKeyDictionary[SemanticModel, dict[str, ModuleClass]] = WeakKeyDictionary()
+
+
+def foreign_module_classes(model: SemanticModel) -> dict[str, ModuleClass]:
+    """Classes that derive from a base of another file (which may be ``nn.Module``) and behave
+    as modules: they define ``forward``, read ``self.training``, register buffers or
+    submodules, or assign ``self.x = nn.Parameter(...)`` / a torch.nn layer. Rules that judge
+    the code of a module's methods treat them like ``model.module_classes``, so that the same
+    code gets the same verdict whether the class derives from ``nn.Module`` directly or
+    through a base class in another file. Their layers are read as for module classes."""
+    cached = _foreign_cache.get(model)
+    if cached is not None:
+        return cached
+    known = model.module_classes
+    defs = {
+        c.name.value: c
+        for c in model.nodes(cst.ClassDef)
+        if model.enclosing(c, cst.FunctionDef) is None and c.name.value not in known
+    }
+    verdicts: dict[str, bool] = {}
+
+    def foreign(name: str, seen: frozenset[str]) -> bool:
+        """Some base, through this file's classes, is a class of another file."""
+        if name in verdicts:
+            return verdicts[name]
+        result = False
+        for base in defs[name].bases:
+            if base.keyword is not None:
+                continue
+            value = base.value
+            if isinstance(value, cst.Name) and value.value in defs:
+                if value.value not in seen and foreign(value.value, seen | {name}):
+                    result = True
+                continue
+            if _maybe_module_base(model, value):
+                result = True
+        verdicts[name] = result
+        return result
+
+    classes: dict[str, ModuleClass] = {}
+    for name, node in defs.items():
+        if foreign(name, frozenset()) and _module_evidence(model, node):
+            methods = (
+                {s.name.value: s for s in node.body.body if isinstance(s, cst.FunctionDef)}
+                if isinstance(node.body, cst.IndentedBlock)
+                else {}
+            )
+            classes[name] = ModuleClass(name, node, methods)
+    every = {**known, **classes}
+    for module_class in classes.values():
+        _LayerBuilder(model, module_class, every).build()
+    _foreign_cache[model] = classes
+    return classes
+
+
+def _maybe_module_base(model: SemanticModel, base: cst.BaseExpression) -> bool:
+    """A base this file cannot see into: imported from another package or module, not a
+    builtin, the standard library or torch (whose non-``nn`` classes are not modules)."""
+    if isinstance(base, cst.Subscript):
+        return False  # Generic[T], Protocol[T]
+    qualified = model.qualified_name(base)
+    if isinstance(base, cst.Name) and qualified is None:
+        if model.imports.is_free(base.value):  # a builtin (object, dict), or a star import's name
+            return model.imports.star_import and not hasattr(builtins, base.value)
+        return True  # bound by something we cannot read
+    if qualified is None:
+        return False
+    if qualified.startswith("torch."):
+        return False  # torch.nn.* makes a module class; torch.autograd.Function and the rest do not
+    return not qualified.startswith(_NOT_MODULE_ROOTS)
+
+
+def _module_evidence(model: SemanticModel, node: cst.ClassDef) -> bool:
+    from initlint.semantic.catalog import LAYERS
+
+    for function in model.nodes_within(node, cst.FunctionDef):
+        if function.name.value == "forward" and model.enclosing(function, cst.ClassDef) is node:
+            return True
+    for attribute in model.nodes_within(node, cst.Attribute):
+        if not (isinstance(attribute.value, cst.Name) and attribute.value.value == "self"):
+            continue
+        name = attribute.attr.value
+        if name == "training":
+            return True
+        parent = model.parent.get(attribute)
+        if name in _MODULE_SELF_CALLS and isinstance(parent, cst.Call) and parent.func is attribute:
+            return True
+        if isinstance(parent, cst.AssignTarget):
+            assign = model.parent.get(parent)
+            value = assign.value if isinstance(assign, cst.Assign) else None
+            if isinstance(value, cst.Call):
+                qualified = model.qualified_name(value.func) or ""
+                tail = qualified.rsplit(".", 1)[-1]
+                if qualified.startswith("torch.nn.") and (tail in LAYERS or tail == "Parameter"):
+                    return True
+    return False
