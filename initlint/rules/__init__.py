@@ -25,6 +25,7 @@ from initlint.rules.il406_init_before_layers import InitBeforeLayers
 from initlint.rules.il407_constant_hidden_weight import ConstantHiddenWeight
 from initlint.rules.il408_classname_dispatch_mismatch import ClassnameDispatchMismatch
 from initlint.rules.il409_bias_truth_test import BiasTruthTest
+from initlint.rules.il410_init_after_weight_norm import InitAfterWeightNorm
 from initlint.rules.il501_functional_dropout_always_on import FunctionalDropoutAlwaysOn
 from initlint.rules.il502_dropout_probability_out_of_range import DropoutProbabilityOutOfRange
 from initlint.rules.meta import InternalError, SyntaxErrorRule, UnreadableFile
@@ -50,6 +51,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     UninitializedParameter,
     InitBeforeLayers,
     ConstantHiddenWeight,
+    InitAfterWeightNorm,
     ClassnameDispatchMismatch,
     BiasTruthTest,
     InitActivationMismatch,

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
     from initlint.semantic.dataflow import Dataflow
     from initlint.semantic.inits import InitSite
+    from initlint.semantic.instances import InstanceIndex
     from initlint.semantic.modules import ModuleClass
+    from initlint.semantic.reparam import Reparametrization
 from initlint.semantic.imports import ImportTable, dotted
 from initlint.semantic.positions import Positions
 from initlint.semantic.walk import index_tree
@@ -135,6 +137,20 @@ class SemanticModel:
         from initlint.semantic.inits import find_init_sites
 
         return find_init_sites(self)
+
+    @cached_property
+    def reparametrizations(self) -> dict[cst.Call, Reparametrization]:
+        """weight_norm / spectral_norm / parametrization calls, by call (see semantic/reparam.py)."""
+        from initlint.semantic.reparam import find_reparametrizations
+
+        return find_reparametrizations(self)
+
+    @cached_property
+    def instances(self) -> InstanceIndex:
+        """The module instances each class's constructor builds (see semantic/instances.py)."""
+        from initlint.semantic.instances import InstanceIndex
+
+        return InstanceIndex(self)
 
     def class_of(self, node: cst.CSTNode) -> ModuleClass | None:
         """The nn.Module class whose body holds ``node``."""
