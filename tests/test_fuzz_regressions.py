@@ -40,3 +40,31 @@ def test_il202_fix_of_a_from_imported_init_function() -> None:
     fixed = fix(SELU_FROM_IMPORT, {"IL202"}, unsafe=True)
     assert '        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="linear")\n' in fixed
     assert _codes(fixed, {"IL202"}) == []
+
+
+FORM_FEED_FIRST_BLOCK = (
+    "if True:\n"
+    "\f  pass\n"  # the first indented block: libcst's default indent becomes "\f  "
+    "import torch.nn as nn\n"
+    "class Net(nn.Module):\n"
+    "    def __init__(self):\n"
+    "        super().__init__()\n"
+    "        self.fc = nn.Linear(4, 4, bias=False)\n"
+    "        for m in self.modules():\n"
+    "            if isinstance(m, nn.Linear):\n"
+    "                nn.init.zeros_(m.bias)\n"
+)
+
+
+def test_il401_guard_indents_by_its_own_block_not_the_module_default() -> None:
+    """IL401's guard indented its body by libcst's default indent, taken from the file's first
+    block: a form feed there resets the column to 0, the guarded line dedented below its `if`
+    and the fix was refused as unparseable. It now steps by the enclosing block's indent."""
+    assert _codes(FORM_FEED_FIRST_BLOCK, {"IL401"}) == ["IL401"]
+    fixed = fix(FORM_FEED_FIRST_BLOCK, {"IL401"})  # asserts the engine refused nothing
+    assert fixed.endswith(
+        "            if isinstance(m, nn.Linear):\n"
+        "                if m.bias is not None:\n"
+        "                    nn.init.zeros_(m.bias)\n"
+    )
+    compile(fixed, "fixed.py", "exec")

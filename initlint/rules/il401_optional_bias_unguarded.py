@@ -349,7 +349,8 @@ def _fix(model: SemanticModel, site: InitSite) -> FixSpec | None:
     line = model.parent.get(expr)
     if not (isinstance(expr, cst.Expr) and isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1):
         return None
-    if not isinstance(model.parent.get(line), cst.IndentedBlock) or call.lpar:
+    block = model.parent.get(line)
+    if not isinstance(block, cst.IndentedBlock) or call.lpar:
         return None
     span = model.range_of(call)
     if span.start.line != span.end.line:
@@ -358,7 +359,11 @@ def _fix(model: SemanticModel, site: InitSite) -> FixSpec | None:
     indent = text[: span.start.column]
     if indent.strip():
         return None
-    unit = "\t" if "\t" in indent else model.module.default_indent
+    # One level deeper: this block's own step, not the module's default (libcst takes that from
+    # the first indented block, which may hold a form feed that resets the column to 0).
+    unit = block.indent if block.indent is not None else model.module.default_indent
+    if not unit or unit.strip(" \t"):
+        unit = "\t" if "\t" in indent else "    "
     guard = f"if {model.code(site.target)} is not None:"
     content = f"{guard}{model.source.newline}{indent}{unit}{model.code(call)}"
     edit = Edit(span.start.line, span.start.column + 1, span.end.line, span.end.column + 1, content)
