@@ -318,6 +318,45 @@ def test_il404_silent_when_filled(extra):
     assert codes(PARAM.replace("{EXTRA}", extra), "IL404") == []
 
 
+TWIN_PARAM = (
+    "    def __init__(self, dim):\n        super().__init__()\n"
+    "        self.gamma = nn.Parameter(torch.empty(dim))\n{EXTRA}"
+    "    def forward(self, x):\n        return x * self.gamma\n"
+)
+
+
+@pytest.mark.parametrize(
+    "classes",
+    [
+        "class Scale(nn.Module):\n",
+        "from mylib import Base\nclass Scale(Base):\n",
+        "import mylib\nclass Scale(mylib.layers.Base):\n",
+        "from mylib import Base\nclass Middle(Base):\n    pass\nclass Scale(Middle):\n",
+        "from mylib import Mixin\nclass Scale(nn.Module, Mixin):\n",
+    ],
+)
+def test_il404_twins_under_any_base_get_the_same_verdict(classes):
+    # Issue 9: a class with a base from another file was never checked; that base ran before
+    # the parameter existed and cannot have filled it.
+    code = HEAD + classes + TWIN_PARAM
+    assert codes(code.replace("{EXTRA}", ""), "IL404") == ["IL404"]
+    # a method no class of this file defines runs after: it may fill (the same for every twin)
+    assert codes(code.replace("{EXTRA}", "        self.post_init()\n"), "IL404") == []
+    # calling a submodule or a method of the class is no such method
+    extra = "        self.proj = nn.Linear(dim, dim)\n        self.proj(torch.ones(dim))\n        self.check()\n"
+    method = "    def check(self):\n        return None\n"
+    assert codes(code.replace("{EXTRA}", extra) + method, "IL404") == ["IL404"]
+
+
+def test_il404_foreign_base_initialized_after_the_parameter_may_fill_it():
+    code = HEAD + (
+        "from mylib import Base\nclass Scale(Base):\n    def __init__(self, dim):\n"
+        "        self.gamma = nn.Parameter(torch.empty(dim))\n        super().__init__()\n"
+        "    def forward(self, x):\n        return x * self.gamma\n"
+    )
+    assert codes(code, "IL404") == []
+
+
 # -- IL406 init-before-layers --------------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from initlint._lazy import cst
 from initlint.rules.base import Invalid, Report, Rule
 from initlint.semantic import SemanticModel
-from initlint.semantic.modules import ModuleClass
+from initlint.semantic.modules import ModuleClass, foreign_module_classes
 from initlint.semantic.structure import referenced_function
 from initlint.semantic.values import string_value
 
@@ -15,6 +15,16 @@ _SIZE_NAME = re.compile(r"dim|size|num|feat|chan|hidden|len|head|width|depth|^n_
 # Reads of a tensor's metadata: they do not fill it.
 _METADATA = frozenset({"shape", "size", "dtype", "device", "ndim", "dim", "numel", "requires_grad", "T", "is_cuda"})
 _GENERIC = frozenset({"parameters", "named_parameters", "state_dict", "load_state_dict", "_load_from_state_dict"})
+# nn.Module's own methods: calling one does not run code of an unknown base class.
+_MODULE_METHODS = frozenset(
+    {"register_buffer", "register_parameter", "add_module", "register_module", "modules", "children",
+     "named_modules", "named_children", "parameters", "named_parameters", "buffers", "named_buffers", "apply",
+     "to", "cuda", "cpu", "float", "double", "half", "bfloat16", "train", "eval", "requires_grad_", "zero_grad",
+     "state_dict", "load_state_dict", "forward", "extra_repr", "get_submodule", "get_parameter", "get_buffer",
+     "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook", "register_backward_hook",
+     "register_load_state_dict_post_hook", "_register_load_state_dict_pre_hook", "_get_name", "type",
+     "share_memory", "set_extra_state", "get_extra_state"}
+)  # fmt: skip
 
 
 class UninitializedParameter(Rule):
@@ -41,9 +51,13 @@ class UninitializedParameter(Rule):
         "        super().__init__()\n        self.gamma = nn.Parameter(torch.Tensor(n))\n"
         "        for p in self.parameters():\n            nn.init.normal_(p)\n"
         "    def forward(self, x):\n        return x * self.gamma\n",
-        # a base class from another file may fill it
+        # a base class from another file may fill it: a method it defines runs after the parameter
+        # is made, or its __init__ does
         "import torch\nfrom mylib import Base\nclass Scale(Base):\n    def __init__(self, n):\n"
         "        super().__init__()\n        self.gamma = torch.nn.Parameter(torch.empty(n))\n"
+        "        self.post_init()\n    def forward(self, x):\n        return x * self.gamma\n",
+        "import torch\nfrom mylib import Base\nclass Scale(Base):\n    def __init__(self, n):\n"
+        "        self.gamma = torch.nn.Parameter(torch.empty(n))\n        super().__init__()\n"
         "    def forward(self, x):\n        return x * self.gamma\n",
         # torch.Tensor of data, not of a size
         "import torch\nimport torch.nn as nn\nclass Scale(nn.Module):\n    def __init__(self):\n"
@@ -61,6 +75,12 @@ class UninitializedParameter(Rule):
             "        super().__init__()\n        self.weight = nn.Parameter(torch.Tensor(out_dim, in_dim))\n"
             "    def forward(self, x):\n        return x @ self.weight.t()\n"
         ),
+        # a base class from another file ran before the parameter existed: judged like nn.Module
+        Invalid(
+            "import torch\nfrom mylib import Base\nclass Scale(Base):\n    def __init__(self, n):\n"
+            "        super().__init__()\n        self.gamma = torch.nn.Parameter(torch.empty(n))\n"
+            "    def forward(self, x):\n        return x * self.gamma\n"
+        ),
         Invalid(
             "import torch\nfrom torch.nn import Module, Parameter\nclass Bias(Module):\n    def __init__(self):\n"
             "        super().__init__()\n        self.b = Parameter(torch.FloatTensor(16))\n"
@@ -71,8 +91,11 @@ class UninitializedParameter(Rule):
     def check(self, model: SemanticModel) -> Iterator[Report]:
         if _file_has_generic_fill(model):
             return
-        for cls in model.module_classes.values():
-            if not _bases_known(model, cls, frozenset()) or _class_has_apply(model, cls):
+        # A class with a base from another file is judged like its twin deriving from nn.Module:
+        # the base cannot fill a parameter made after it ran, unless the class calls it later.
+        classes = [*model.module_classes.values(), *foreign_module_classes(model).values()]
+        for cls in classes:
+            if _class_has_apply(model, cls) or _calls_unknown_method(model, cls):
                 continue
             for name, call in cls.parameters.items():
                 constructor = _uninitialized_constructor(model, call)
@@ -80,6 +103,8 @@ class UninitializedParameter(Rule):
                     continue
                 statement = model.enclosing(call, cst.SimpleStatementLine)
                 if statement is None or _filled(model, name, statement):
+                    continue
+                if _base_init_after(model, cls, statement):
                     continue
                 yield Report(
                     call,
@@ -148,19 +173,62 @@ def _class_has_apply(model: SemanticModel, cls: ModuleClass) -> bool:
     return False
 
 
-def _bases_known(model: SemanticModel, cls: ModuleClass, seen: frozenset[str]) -> bool:
-    for base in cls.node.bases:
-        if base.keyword is not None:
-            continue
-        qualified = model.qualified_name(base.value)
-        if qualified and qualified.startswith("torch.nn."):
-            continue
-        if isinstance(base.value, cst.Name) and base.value.value in model.module_classes:
-            parent = model.module_classes[base.value.value]
-            if parent.name not in seen and _bases_known(model, parent, seen | {cls.name}):
+def _chain(model: SemanticModel, cls: ModuleClass) -> tuple[list[ModuleClass], bool]:
+    """``cls`` and its bases of this file, and whether some base comes from another file."""
+    every = {**model.module_classes, **foreign_module_classes(model)}
+    chain, todo, foreign = [cls], [cls], False
+    while todo:
+        current = todo.pop()
+        for base in current.node.bases:
+            if base.keyword is not None:
                 continue
+            qualified = model.qualified_name(base.value)
+            if qualified and qualified.startswith("torch.nn."):
+                continue
+            found = every.get(base.value.value) if isinstance(base.value, cst.Name) else None
+            if found is None:
+                foreign = True
+            elif all(found is not c for c in chain):
+                chain.append(found)
+                todo.append(found)
+    return chain, foreign
+
+
+def _calls_unknown_method(model: SemanticModel, cls: ModuleClass) -> bool:
+    """``self.m(...)`` where ``m`` is neither defined in the class (or its bases in this file) nor
+    an ``nn.Module`` method: a base from another file may define it to fill any parameter
+    (``self.post_init()``, ``self.init_weights()``)."""
+    chain, _ = _chain(model, cls)
+    defined = {name for c in chain for name in c.methods}
+    for c in chain:  # attributes hold submodules and callables: `self.proj(x)` runs no base code
+        for target in model.nodes_within(c.node, cst.AssignTarget):
+            value = target.target
+            if isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) and value.value.value == "self":
+                defined.add(value.attr.value)
+    for c in chain:
+        for call in model.nodes_within(c.node, cst.Call):
+            func = call.func
+            if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)):
+                continue
+            if func.value.value != "self" or func.attr.value in defined or func.attr.value in _MODULE_METHODS:
+                continue
+            if func.attr.value.startswith("__") and func.attr.value.endswith("__"):
+                continue
+            return True
+    return False
+
+
+def _base_init_after(model: SemanticModel, cls: ModuleClass, statement: cst.CSTNode) -> bool:
+    """A base from another file is initialized after the parameter is made (its ``__init__``
+    may fill the parameters it finds)."""
+    _, foreign = _chain(model, cls)
+    if not foreign or cls.init is None:
         return False
-    return True
+    for call in model.nodes_within(cls.init, cst.Call):
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "__init__" and model.precedes(statement, call):
+            return True
+    return False
 
 
 def _filled(model: SemanticModel, name: str, constructor: cst.CSTNode) -> bool:
