@@ -152,6 +152,8 @@ ORPHAN_SCRIPT = textwrap.dedent(
     folder, mode = Path(sys.argv[1]), sys.argv[2]
     if mode == "watchdog":
         runner._parent_death_signal = lambda: False  # a platform without prctl: the fallback
+    else:
+        runner._watch_parent = lambda parent: None  # prctl alone must do it
 
     def stuck(job, options):  # inherited by the forked workers: each records itself, then waits
         (folder / "pids" / str(os.getpid())).touch()
