@@ -378,6 +378,63 @@ def test_il406_reassigned_before_is_silent():
     assert codes(code, "IL406") == []
 
 
+INIT_FIRST = HEAD + (
+    "def init(m):\n    if isinstance(m, nn.Linear):\n        nn.init.xavier_uniform_(m.weight)\n"
+    "{CLASS}    def __init__(self, pretrained=False):\n        super().__init__()\n{BODY}"
+)
+
+
+@pytest.mark.parametrize(
+    "classes",
+    ["class Net(nn.Module):\n", "from mylib import Base\nclass Net(Base):\n"],
+)
+@pytest.mark.parametrize(
+    "body",
+    [
+        "        self.apply(init)\n        self.fc = nn.Linear(4, 4)\n",
+        "        if not pretrained:\n            self.apply(init)\n        self.fc = nn.Linear(4, 4)\n",
+        "        with torch.no_grad():\n            self.apply(init)\n        self.fc = nn.Linear(4, 4)\n",
+        "        try:\n            self.apply(init)\n        finally:\n            pass\n        self.fc = nn.Linear(4, 4)\n",
+        "        if True:\n            self.apply(init)\n            self.fc = nn.Linear(4, 4)\n",
+    ],
+)
+def test_il406_twins_under_any_shape_or_base_get_the_same_verdict(classes, body):
+    # Issue 9: only top-level calls of classes deriving from nn.Module in this file were checked
+    code = INIT_FIRST.replace("{CLASS}", classes).replace("{BODY}", body)
+    assert codes(code + "    def forward(self, x):\n        return self.fc(x)\n", "IL406") == ["IL406"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # the layer is assigned in the other branch: it never exists when the init runs first
+        "        if pretrained:\n            self.apply(init)\n        else:\n            self.fc = nn.Linear(4, 4)\n",
+        "        try:\n            self.apply(init)\n        except RuntimeError:\n            self.fc = nn.Linear(4, 4)\n",
+        # assigned before the call too
+        "        self.fc = nn.Linear(4, 4)\n        if pretrained:\n            self.apply(init)\n"
+        "            self.fc = nn.Linear(4, 4)\n",
+        "        self.apply(init)\n        self.conv = nn.Conv2d(3, 3, 3)\n",
+    ],
+)
+def test_il406_silent_when_the_layer_is_not_built_after(body):
+    code = INIT_FIRST.replace("{CLASS}", "class Net(nn.Module):\n").replace("{BODY}", body)
+    assert codes(code, "IL406") == []
+
+
+def test_il406_bias_init_does_not_reach_a_layer_without_bias():
+    # lightly DINOProjectionHead: `self.apply(self._init_weights)` whose only init call of this
+    # file is `.bias` (guarded), then a head built with bias=False: nothing it does is lost
+    code = HEAD + (
+        "class Head(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.body = nn.Linear(4, 4)\n        self.apply(self._init_weights)\n"
+        "        self.last = nn.Linear(4, 8, bias={BIAS})\n"
+        "    def _init_weights(self, m):\n        if isinstance(m, nn.Linear):\n"
+        "            helper(m.weight)\n            if m.bias is not None:\n                nn.init.constant_(m.bias, 0)\n"
+    )
+    assert codes(code.replace("{BIAS}", "False"), "IL406") == []
+    assert codes(code.replace("{BIAS}", "True"), "IL406") == ["IL406"]
+
+
 # -- IL407 constant-hidden-weight ----------------------------------------------------------------
 
 
