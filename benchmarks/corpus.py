@@ -107,6 +107,12 @@ def prepare(entry: Entry, cache: Path, *, timeout: float = 600) -> tuple[Path | 
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", entry.requirement, "-d", str(wheels)]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            if proc.returncode != 0 and "ResolutionImpossible" in proc.stderr:
+                # A machine-wide pip constraint file (e.g. one capping torchvision for installs)
+                # also binds `pip download`; the corpus is source to read, not an install, so the
+                # pinned wheel is fetched again without the site configuration.
+                env = {**os.environ, "PIP_CONFIG_FILE": os.devnull}
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return None, f"pip download {entry.requirement} failed: {exc}"
         if proc.returncode != 0:
