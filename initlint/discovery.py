@@ -8,56 +8,166 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, Protocol
 
 from initlint.config import ConfigError, Settings
 
 
+class _Matcher(Protocol):
+    def match(self, subject: str) -> object: ...
+
+
 @dataclass(frozen=True)
 class _GitignoreRule:
-    regex: re.Pattern[str]
+    regex: _Matcher
     negated: bool
     directory_only: bool
     base: str  # posix path of the folder holding the .gitignore, relative to the walk root ("" = root)
 
 
-def _translate(pattern: str) -> str:
-    """A gitignore glob as a regex over a path relative to its .gitignore's folder."""
-    anchored = "/" in pattern.rstrip("/")
-    pattern = pattern.strip("/")
+@dataclass(frozen=True)
+class _Token:
+    kind: Literal["one", "star", "any", "dirs"]  # one character, `*`, `**`, `**/`
+    regex: str = ""  # for "one": a regex of exactly one character
+    slash: bool = False  # for "one": whether it may match "/"
+    separator: bool = False  # for "one": a literal "/"
+
+
+_UNBOUNDED = {"star": "[^/]*", "any": ".*", "dirs": "(?:.*/)?"}
+# From this many wildcards left to backtrack in the regex, it may take minutes on one path:
+# such a pattern gets the linear matcher.
+_BACKTRACK_LIMIT = 3
+
+
+def _bracket(body: str) -> str:
+    """The inside of a bracket as a regex set: ranges kept, every character escaped (a bracket
+    is a set of characters, never regex syntax such as `\\d` or set operations like `--`)."""
     out = []
+    i = 0
+    while i < len(body):
+        if i + 2 < len(body) and body[i + 1] == "-":
+            out.append(f"{re.escape(body[i])}-{re.escape(body[i + 2])}")
+            i += 3
+        else:
+            out.append(re.escape(body[i]))
+            i += 1
+    return "".join(out)
+
+
+def _tokens(pattern: str) -> list[_Token]:
+    tokens = []
     i = 0
     while i < len(pattern):
         char = pattern[i]
         if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
+            tokens.append(_Token("dirs"))
             i += 3
             continue
         if pattern.startswith("**", i):
-            out.append(".*")
+            tokens.append(_Token("any"))
             i += 2
             continue
         if char == "*":
-            out.append("[^/]*")
+            tokens.append(_Token("star"))
         elif char == "?":
-            out.append("[^/]")
-        elif char == "[":
-            end = pattern.find("]", i + 1)
-            if end == -1:
-                out.append(re.escape(char))
-            else:
-                body = pattern[i + 1 : end]
-                negated = body[:1] in ("!", "^")
-                body = body[1:] if negated else body
-                # Escaped but for ranges: a bracket is a set of characters, never regex syntax.
-                out.append(
-                    "[" + ("^" if negated else "") + "".join(c if c == "-" else re.escape(c) for c in body) + "]"
-                )
-                i = end
+            tokens.append(_Token("one", "[^/]"))
+        elif char == "[" and (end := pattern.find("]", i + 1)) != -1:
+            body = pattern[i + 1 : end]
+            negated = body[:1] in ("!", "^")
+            body = body[1:] if negated else body
+            regex = "[" + ("^" if negated else "") + _bracket(body) + "]"
+            re.compile(regex)  # alone: `[]` or `[!]` would otherwise merge with a bracket after it
+            tokens.append(_Token("one", regex, negated or "/" in body))
+            i = end
         else:
-            out.append(re.escape(char))
+            tokens.append(_Token("one", re.escape(char), char == "/", char == "/"))
         i += 1
-    body = "".join(out)
-    return ("^" if anchored else "^(?:.*/)?") + body + "$"
+    return tokens
+
+
+_LAZY = {"star": "[^/]*?", "any": ".*?", "dirs": "(?:.*?/)??"}
+
+
+def _leftmost_suffices(first: _Token, piece: list[_Token], then: _Token) -> bool:
+    """Whether, in `first piece then` (two wildcards around characters), the leftmost place
+    for the piece is always a right one: whatever `then` matched from a later place, it can
+    still match from the leftmost one."""
+    if then.kind == "any":  # `**` takes whatever is left over
+        return True
+    if then.kind == "dirs":  # takes it if it ends with "/", which a piece ending with "/" ensures
+        return piece[-1].separator
+    # `*` takes the left-over only if no "/" is in it: neither the first wildcard nor the piece may match one.
+    return first.kind == "star" and not any(t.slash for t in piece)
+
+
+def _translate(pattern: str, atomic: bool = True) -> str:
+    """A gitignore glob as a regex over a path relative to its .gitignore's folder.
+
+    ``atomic``: a wildcard and the characters up to the next wildcard become an atomic group
+    that takes the leftmost place for them where that is always a right choice, and `*` before
+    "/" is possessive (it ends at that "/" anyway): the same matches, without the polynomial
+    backtracking of `*a*a*a*b` or `**/a/**/a/**/b`."""
+    anchored = "/" in pattern.rstrip("/")
+    tokens = ([] if anchored else [_Token("dirs")]) + _tokens(pattern.strip("/"))
+    out = ["^"]
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.kind == "one":
+            out.append(token.regex)
+            i += 1
+            continue
+        following = next((j for j in range(i + 1, len(tokens)) if tokens[j].kind != "one"), None)
+        piece = tokens[i + 1 : following]
+        if atomic and following is not None and piece and _leftmost_suffices(token, piece, tokens[following]):
+            out.append("(?>" + _LAZY[token.kind] + "".join(t.regex for t in piece) + ")")
+            i = following
+            continue
+        if atomic and token.kind == "star" and piece and piece[0].separator:
+            out.append("[^/]*+")
+        else:
+            out.append(_UNBOUNDED[token.kind])
+        i += 1
+    return "".join(out) + "$"
+
+
+class _LinearMatcher:
+    """What the regex of `_translate` matches, decided by dynamic programming over (token,
+    position): time linear in the pattern times the path, whatever the pattern."""
+
+    def __init__(self, pattern: str) -> None:
+        anchored = "/" in pattern.rstrip("/")
+        self.tokens = ([] if anchored else [_Token("dirs")]) + _tokens(pattern.strip("/"))
+        self.chars = [re.compile(t.regex) for t in self.tokens]
+
+    def match(self, subject: str) -> bool:
+        n = len(subject)
+        after = [False] * n + [True]  # after[k]: the tokens already seen match subject[k:]
+        for token, char in zip(reversed(self.tokens), reversed(self.chars), strict=True):
+            here = [False] * (n + 1)
+            if token.kind == "one":
+                for k in range(n):
+                    here[k] = after[k + 1] and char.fullmatch(subject[k]) is not None
+            elif token.kind == "dirs":  # nothing, or anything that ends with "/"
+                later = False  # some j > k with subject[j - 1] == "/" and after[j]
+                for k in range(n, -1, -1):
+                    here[k] = after[k] or later
+                    later = later or (k > 0 and subject[k - 1] == "/" and after[k])
+            else:  # "star" stays inside one component, "any" crosses them
+                here[n] = after[n]
+                for k in range(n - 1, -1, -1):
+                    here[k] = after[k] or ((token.kind == "any" or subject[k] != "/") and here[k + 1])
+            after = here
+        return after[0]
+
+
+def _compile(pattern: str) -> _Matcher:
+    """Raises re.error for a pattern git cannot use either (`[z-a]`, `[]`)."""
+    regex = _translate(pattern)
+    compiled = re.compile(regex)  # validates the character sets in every case
+    if regex.count("*") - regex.count("*?") - regex.count("*+") >= _BACKTRACK_LIMIT:  # wildcards left to backtrack
+        return _LinearMatcher(pattern)
+    return compiled
 
 
 def _read_gitignore(folder: Path, base: str, problems: list[str]) -> list[_GitignoreRule]:
@@ -77,7 +187,7 @@ def _read_gitignore(folder: Path, base: str, problems: list[str]) -> list[_Gitig
         if line.startswith("\\"):
             line = line[1:]
         try:
-            regex = re.compile(_translate(line))
+            regex = _compile(line)
         except re.error as exc:  # `[z-a]`, `[]`: git matches nothing with it; neither do we
             _add(problems, f"{path}:{number}: invalid pattern {line!r} ({exc.msg}); line skipped")
             continue

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from initlint.config import DEFAULT_EXCLUDES, ConfigError, Settings, load_settings
-from initlint.discovery import discover
+from initlint.discovery import _compile, _LinearMatcher, _translate, discover
 
 
 @pytest.fixture
@@ -149,3 +153,42 @@ def test_excludes_are_relative_to_the_project_root(tree: Path) -> None:
     os.chdir("pkg")
     settings = load_settings(None, Path.cwd())
     assert found(settings) == ["b.py"]
+
+
+# --- hostile .gitignore patterns: bounded time, the same answers ---------------------------------
+
+
+def test_many_wildcards_do_not_backtrack_for_minutes(tree: Path) -> None:
+    """`*a*a*...*b` against a long name of a's backtracks polynomially in a plain regex (eight
+    stars: half a minute per file); the run must stay fast and right."""
+    name = "a" * 50 + ".py"  # no b: every way to place the a's is tried before giving up
+    touch(name, "sub/" + name, "ab.py", "a" * 8 + "b.py", "x/y/z/b.py", "x/y/z/x/y/z/x/y/z/b.py")
+    Path(".gitignore").write_text("*a" * 8 + "*b.py\n" + "**/x/**/y/**/z/**/" * 3 + "b.py\n")
+    start = time.monotonic()
+    assert found(Settings(root=tree)) == [name, "ab.py", "sub/" + name, "x/y/z/b.py"]
+    assert time.monotonic() - start < 3
+
+
+PATTERN = st.text(alphabet="ab/*?[]!-", max_size=10)
+SUBJECT = st.text(alphabet="ab/.!-", max_size=12)
+
+
+@settings(
+    max_examples=int(os.environ.get("INITLINT_FUZZ_EXAMPLES", "400")), deadline=None, derandomize=True, database=None
+)
+@given(PATTERN, st.lists(SUBJECT, min_size=1, max_size=8))
+def test_fast_matchers_agree_with_the_plain_regex(pattern: str, subjects: list[str]) -> None:
+    """The atomic regex and the linear matcher decide exactly what the plain translation does."""
+    try:
+        plain = re.compile(_translate(pattern, atomic=False))
+        _compile(pattern)
+    except re.error:
+        with pytest.raises(re.error):
+            _compile(pattern)
+        return
+    atomic = re.compile(_translate(pattern))
+    linear = _LinearMatcher(pattern)
+    for subject in subjects:
+        expected = plain.match(subject) is not None
+        assert (atomic.match(subject) is not None) == expected, (pattern, subject, _translate(pattern))
+        assert linear.match(subject) == expected, (pattern, subject)
