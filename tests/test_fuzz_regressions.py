@@ -68,3 +68,42 @@ def test_il401_guard_indents_by_its_own_block_not_the_module_default() -> None:
         "                    nn.init.zeros_(m.bias)\n"
     )
     compile(fixed, "fixed.py", "exec")
+
+
+SELU_KAIMING = textwrap.dedent(
+    """\
+    import torch
+    import torch.nn.functional as F
+
+
+    class Block(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = torch.nn.Sequential(torch.nn.Linear(128, 64), torch.nn.Linear(64, 64))
+            for m in self.net:
+                torch.nn.init.kaiming_normal_(m.weight, {arguments})
+
+        def forward(self, x):
+            return self.net[1](F.selu(self.net[0](x)))
+    """
+)
+
+
+def test_il202_kaiming_gain_that_cannot_be_evaluated() -> None:
+    """The message formatted a '?' placeholder with :.3g when the gain was unknown (a=-1e400,
+    an unsupported nonlinearity name): ValueError, reported as IL999. A gain that does not
+    depend on `a` is now computed from the name; an unknown one leaves the rule silent."""
+    findings = lint(SELU_KAIMING.format(arguments="a=-1e400, nonlinearity='relu'"), {"IL202"})
+    assert [f.code for f in findings] == ["IL202"]
+    assert "nonlinearity='relu' gives Var(w) = 2/fan_in" in findings[0].message
+    assert _codes(SELU_KAIMING.format(arguments="nonlinearity='gelu'"), {"IL202"}) == []
+    assert _codes(SELU_KAIMING.format(arguments="a=float('nan'), nonlinearity='leaky_relu'"), {"IL202"}) == []
+
+
+def test_il202_kaiming_with_a_unit_gain_is_lecun() -> None:
+    """kaiming_normal_(w, nonlinearity='sigmoid') draws N(0, 1/fan_in), LeCun normal itself
+    (found while fixing the crash above: it was reported as 'Var(w) = 1/fan_in')."""
+    assert _codes(SELU_KAIMING.format(arguments="nonlinearity='sigmoid'"), {"IL202"}) == []
+    findings = lint(SELU_KAIMING.format(arguments="mode='fan_out', nonlinearity='linear'"), {"IL202"})
+    assert [f.code for f in findings] == ["IL202"]  # 1/fan_out = 1/64 on a 128 -> 64 layer
+    assert "gives Var(w) = 1/fan_out" in findings[0].message

@@ -7,6 +7,7 @@ from initlint._lazy import cst
 from initlint.rules.base import FixSpec, Invalid, Report, Rule
 from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
+from initlint.semantic.catalog import gain_of
 from initlint.semantic.chains import is_hidden
 from initlint.semantic.inits import InitSite
 from initlint.semantic.modules import Layer
@@ -149,11 +150,18 @@ def _problem(site: InitSite, layers: list[Layer]) -> str | None:
                 "nonlinearity='selu' uses calculate_gain('selu') = 3/4, which the torch docs give for "
                 "other inits; SELU itself needs nonlinearity='linear'"
             )
-        if scheme.gain_name in ("linear", "conv1d", "conv2d", "conv3d") and scheme.mode in ("fan_in", None):
-            return None  # LeCun (normal or the uniform of equal variance)
         if scheme.gain_name is None:
             return None
-        return f"nonlinearity='{scheme.gain_name}' gives Var(w) = {scheme.gain**2 if scheme.gain else '?':.3g}/fan_in"
+        gain = scheme.gain
+        if gain is None and scheme.gain_name != "leaky_relu":
+            gain = gain_of(scheme.gain_name)  # only leaky_relu's gain depends on `a`
+        if gain is None:
+            return None  # an unknown name, or a slope we cannot evaluate (a=1 would be LeCun)
+        fan = "fan_out" if scheme.mode == "fan_out" else "fan_in"
+        square = all(layer.fan_in and layer.fan_in == layer.fan_out for layer in layers)
+        if abs(gain**2 - 1) <= _TOLERANCE and (fan == "fan_in" or square):
+            return None  # LeCun (normal or the uniform of equal variance), whatever the name: 'sigmoid' too
+        return f"nonlinearity='{scheme.gain_name}' gives Var(w) = {gain**2:.3g}/{fan}"
     fans = [(layer.fan_in, layer.fan_out) for layer in layers]
     if scheme.family in ("xavier", "orthogonal"):
         if scheme.gain is None:
