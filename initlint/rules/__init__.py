@@ -17,6 +17,11 @@ from initlint.rules.il301_init_shape_mismatch import InitShapeMismatch
 from initlint.rules.il302_invalid_init_argument import InvalidInitArgument
 from initlint.rules.il303_trunc_normal_absolute_bounds import TruncNormalAbsoluteBounds
 from initlint.rules.il304_norm_weight_zero_mean import NormWeightZeroMean
+from initlint.rules.il305_uniform_single_bound import UniformSingleBound
+from initlint.rules.il306_fan_from_wrong_axis import FanFromWrongAxis
+from initlint.rules.il307_dynamic_calculate_gain import DynamicCalculateGain
+from initlint.rules.il308_std_as_gain import StdAsGain
+from initlint.rules.il309_norm_eps_as_momentum import NormEpsAsMomentum
 from initlint.rules.il401_optional_bias_unguarded import OptionalBiasUnguarded
 from initlint.rules.il402_apply_called_with_call_result import ApplyCalledWithCallResult
 from initlint.rules.il403_init_in_forward import InitInForward
@@ -43,6 +48,11 @@ ALL_RULES: tuple[type[Rule], ...] = (
     InvalidInitArgument,
     TruncNormalAbsoluteBounds,
     NormWeightZeroMean,
+    UniformSingleBound,
+    FanFromWrongAxis,
+    DynamicCalculateGain,
+    StdAsGain,
+    NormEpsAsMomentum,
     FunctionalDropoutAlwaysOn,
     DropoutProbabilityOutOfRange,
     OptionalBiasUnguarded,
