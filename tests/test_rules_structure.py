@@ -348,6 +348,17 @@ def test_il404_twins_under_any_base_get_the_same_verdict(classes):
     assert codes(code.replace("{EXTRA}", extra) + method, "IL404") == ["IL404"]
 
 
+def test_il404_parameter_nothing_here_reads_is_silent():
+    # diffusers LuminaNextDiT2DModel.pad_token: made from torch.empty, never used in the file
+    code = HEAD + (
+        "from mylib import ModelMixin\nclass Model(ModelMixin):\n    def __init__(self, dim):\n"
+        "        super().__init__()\n        self.pad = nn.Parameter(torch.empty(dim))\n"
+        "        self.proj = nn.Linear(dim, dim)\n    def forward(self, x):\n        return self.proj(x){USE}\n"
+    )
+    assert codes(code.replace("{USE}", ""), "IL404") == []
+    assert codes(code.replace("{USE}", " + self.pad"), "IL404") == ["IL404"]
+
+
 def test_il404_foreign_base_initialized_after_the_parameter_may_fill_it():
     code = HEAD + (
         "from mylib import Base\nclass Scale(Base):\n    def __init__(self, dim):\n"

@@ -104,7 +104,7 @@ class UninitializedParameter(Rule):
                 statement = model.enclosing(call, cst.SimpleStatementLine)
                 if statement is None or _filled(model, name, statement):
                     continue
-                if _base_init_after(model, cls, statement):
+                if _base_init_after(model, cls, statement) or not _read(model, name, statement):
                     continue
                 yield Report(
                     call,
@@ -227,6 +227,15 @@ def _base_init_after(model: SemanticModel, cls: ModuleClass, statement: cst.CSTN
     for call in model.nodes_within(cls.init, cst.Call):
         func = call.func
         if isinstance(func, cst.Attribute) and func.attr.value == "__init__" and model.precedes(statement, call):
+            return True
+    return False
+
+
+def _read(model: SemanticModel, name: str, constructor: cst.CSTNode) -> bool:
+    """Something in this file uses ``.name``: a parameter nothing here reads takes no part in
+    what this file computes, and the code that uses it elsewhere may fill it too."""
+    for attribute in model.nodes(cst.Attribute):
+        if attribute.attr.value == name and not any(a is constructor for a in model.ancestors(attribute)):
             return True
     return False
 
