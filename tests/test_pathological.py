@@ -254,3 +254,106 @@ def test_syntax_error_at_the_end_of_a_line_ends_inside_the_line(text: str) -> No
     assert [f.code for f in findings] == ["IL900"]
     finding = findings[0]
     assert finding.column <= finding.end_column <= len(text) + 1
+
+
+# -- constants no one means: nested powers, inf, nan, huge ints (issue 8) -----------------------
+def _powers(levels: int) -> str:
+    return "(" * levels + "2" + "**64)" * levels
+
+
+@pytest.mark.parametrize("levels", [4, 6, 12])
+def test_nested_powers_on_one_line_are_not_folded(levels: int) -> None:
+    """`((2**64)**64)**64...` took 33 s and 1.5 GB: constant folding is bounded (an int power
+    past MAX_INT_BITS is refused before it is computed) and the rules stay quiet on it."""
+    text = HEADER + f"x = {_powers(levels)}\nnn.init.normal_(w, 0, x)\nnn.init.uniform_(w, {_powers(levels)}, 1)\n"
+    start = time.perf_counter()
+    findings = lint_source(SourceFile("powers.py", text, "utf-8"), _options(False))
+    assert time.perf_counter() - start < 5
+    assert [f.code for f in findings] == []
+
+
+# Every rule on every hostile number, in every numeric position of init, dropout and layer calls.
+HOSTILE_NUMBERS = [
+    "1e999", "-1e999", "(1e999 - 1e999)", "9" * 400, "-" + "9" * 400, "9" * 5000, "0x" + "f" * 300,
+    "2 ** 1023 * 2", "1e308", "1e200", "1e-320", "(-8) ** 0.5", "10 ** 64 * 10 ** 64", "float('nan')",
+]  # fmt: skip
+HOSTILE_BODY = """\
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(__N__, __N__)
+        self.conv = nn.Conv2d(__N__, 8, __N__)
+        self.norm = nn.LayerNorm(__N__)
+        self.drop = nn.Dropout(__N__)
+        self.act = nn.LeakyReLU(__N__)
+        self.apply(self._init)
+
+    def _init(self, m):
+        nn.init.uniform_(m.weight, __N__, -__N__)
+        nn.init.uniform_(m.weight, -__N__, __N__)
+        nn.init.normal_(m.weight, __N__, __N__)
+        nn.init.trunc_normal_(m.weight, mean=__N__, std=__N__, a=-__N__, b=__N__)
+        nn.init.kaiming_normal_(m.weight, a=__N__, nonlinearity='leaky_relu')
+        nn.init.xavier_uniform_(m.weight, gain=__N__)
+        nn.init.xavier_normal_(m.weight, gain=nn.init.calculate_gain('leaky_relu', __N__))
+        nn.init.sparse_(m.weight, sparsity=__N__, std=__N__)
+        nn.init.constant_(m.weight, __N__)
+        nn.init.constant_(self.norm.weight, __N__)
+        m.weight.data.normal_(__N__, __N__)
+        if m.__class__.__name__.find('Conv') != __N__:
+            m.weight.data.fill_(__N__)
+
+    def forward(self, x):
+        x = F.dropout(x, p=__N__)
+        return self.act(self.norm(self.conv(self.fc(x))))
+"""
+
+
+@pytest.mark.parametrize("number", HOSTILE_NUMBERS)
+def test_no_rule_raises_on_hostile_numbers(number: str) -> None:
+    text = HEADER + "import torch.nn.functional as F\n" + HOSTILE_BODY.replace("__N__", f"({number})")
+    source = SourceFile("numbers.py", text, "utf-8")
+    start = time.perf_counter()
+    findings = lint_source(source, _options(False))
+    assert [f.message for f in findings if f.code in ("IL999", "IL900")] == []
+    assert {"IL104", "IL501"} <= {f.code for f in findings}  # the file was analysed
+    outcome = fix_source(source, _options(False), unsafe=True)
+    assert [f.message for f in outcome.findings if f.code == "IL999"] == [] and outcome.problems == []
+    assert time.perf_counter() - start < 10
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("nn.init.uniform_(w, 1e999, -1e999)", []),  # raised OverflowError in IL302 (IL999)
+        ("nn.init.uniform_(w, " + "9" * 400 + ", 1)", []),  # raised: int too large to convert to float
+        ("nn.init.normal_(w, 0.0, 1e999 - 1e999)", []),  # nan: unknown, not "std <= 0"
+        ("nn.init.uniform_(w, 0.1, -0.1)", ["IL302"]),  # ordinary numbers are still judged
+        ("nn.init.uniform_(w, 2**64, 1)", ["IL302"]),
+        ("d = nn.Dropout(1e999)", ["IL502"]),  # a literal past the float range is still > 1
+        ("d = nn.Dropout(" + "9" * 5000 + ")", ["IL502"]),
+    ],
+)
+def test_hostile_numbers_are_unknown_or_judged_right(line: str, expected: list[str]) -> None:
+    findings = lint_source(SourceFile("n.py", HEADER + line + "\n", "utf-8"), _options(False))
+    assert [f.code for f in findings] == expected
+
+
+def test_constant_evaluation_is_bounded() -> None:
+    import libcst as cst
+
+    from initlint.semantic import SemanticModel
+    from initlint.semantic.values import UNKNOWN, evaluate
+
+    cases = {
+        "2 ** 64": 2**64, "2 ** 64 - 1": 2**64 - 1, "1e10": 1e10, "-(2 ** 64 * 2 ** 63)": -(2**127),
+        "3 ** 64": 3**64, "3 ** 0.5": 3**0.5, "7 ** 50": UNKNOWN, "2 ** 64 * 2 ** 64 * 2": UNKNOWN,
+        "1e999": UNKNOWN, "1e999 - 1e999": UNKNOWN,
+        "(-8) ** 0.5": UNKNOWN, "1e200": UNKNOWN, "int(1e100)": UNKNOWN, "9" * 400: UNKNOWN,
+        "math.exp(1000)": UNKNOWN, _powers(5): UNKNOWN,
+    }  # fmt: skip
+    for code, expected in cases.items():
+        module = cst.parse_module(f"import math\nx = {code}\n")
+        model = SemanticModel(SourceFile("v.py", module.code, "utf-8"), module)
+        value = evaluate(model, module.body[1].body[0].value)  # type: ignore[attr-defined]
+        assert value is expected or value == expected, (code, value)

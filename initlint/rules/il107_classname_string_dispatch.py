@@ -7,7 +7,7 @@ from initlint.rules.base import Invalid, Report, Rule
 from initlint.rules.triggers import init_code_possible
 from initlint.semantic import SemanticModel
 from initlint.semantic.tensors import is_init_code, single_assignment
-from initlint.semantic.values import string_value
+from initlint.semantic.values import number_value, string_value
 
 _DIMS = ("1d", "2d", "3d")
 # A word matched in a class name -> the torch.nn classes it is meant to select. Only layer words:
@@ -127,7 +127,8 @@ def _comparison_match(model: SemanticModel, comparison: cst.Comparison) -> tuple
 
 def _integer(node: cst.BaseExpression) -> int | None:
     if isinstance(node, cst.Integer):
-        return int(node.value) if node.value.isdigit() else None
+        value = number_value(node)  # bounded: int() of a 5,000-digit literal raises
+        return value if isinstance(value, int) else None
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
         inner = _integer(node.expression)
         return -inner if inner is not None else None

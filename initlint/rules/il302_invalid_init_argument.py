@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 from initlint._lazy import cst
@@ -27,7 +28,8 @@ def _number(value: object) -> float | None:
 
 
 def _fmt(value: float) -> str:
-    return str(int(value)) if value == int(value) and abs(value) < 1e15 else repr(value)
+    # Whole numbers without ".0"; `int()` only on finite values (it raises on inf and nan).
+    return str(int(value)) if math.isfinite(value) and value == int(value) and abs(value) < 1e15 else repr(value)
 
 
 class InvalidInitArgument(Rule):

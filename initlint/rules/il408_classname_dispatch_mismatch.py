@@ -11,7 +11,7 @@ from initlint.semantic.inits import APPLIED_BY_CONVENTION, InitSite
 from initlint.semantic.modules import Layer, ModuleClass
 from initlint.semantic.structure import fully_known, referenced_function
 from initlint.semantic.tensors import single_assignment
-from initlint.semantic.values import string_value
+from initlint.semantic.values import number_value, string_value
 
 # torch.nn bases that add no parameter or attribute of their own: a class deriving from them has
 # `.weight` only if it makes one.
@@ -323,8 +323,9 @@ def _strings(node: cst.BaseExpression) -> list[str] | None:
 
 
 def _integer(node: cst.BaseExpression) -> int | None:
-    if isinstance(node, cst.Integer) and node.value.isdigit():
-        return int(node.value)
+    if isinstance(node, cst.Integer):
+        value = number_value(node)  # bounded: int() of a 5,000-digit literal raises
+        return value if isinstance(value, int) else None
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
         inner = _integer(node.expression)
         return -inner if inner is not None else None

@@ -8,7 +8,7 @@ from initlint.rules.base import Invalid, Report, Rule
 from initlint.rules.triggers import call_arguments_text
 from initlint.semantic import SemanticModel
 from initlint.semantic.catalog import FUNCTIONAL_DROPOUT
-from initlint.semantic.values import number_value
+from initlint.semantic.values import literal_float
 
 _MODULES = frozenset({"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"})
 _NAMES = "|".join(sorted(_MODULES | FUNCTIONAL_DROPOUT, key=len, reverse=True))
@@ -33,7 +33,8 @@ def _literal(node: cst.BaseExpression) -> float | None:
             sign = -sign
         node = node.expression
     if isinstance(node, (cst.Integer, cst.Float)):
-        return sign * float(number_value(node))
+        value = literal_float(node)
+        return None if value is None else sign * value
     return None
 
 

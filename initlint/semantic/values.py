@@ -1,5 +1,10 @@
 """Constant evaluation of small expressions: literals, arithmetic, math.*, module constants,
-`calculate_gain(...)`, and names with a single known value in scope. Anything else is None."""
+`calculate_gain(...)`, and names with a single known value in scope. Anything else is UNKNOWN.
+
+Bounded: a value is an int of at most MAX_INT_BITS bits or a finite float of magnitude at most
+MAX_FLOAT; anything larger (or inf, nan, complex) is UNKNOWN. No init argument means such a
+number, and the bounds keep both the folding (`((2**64)**64)**64` took 33 s and 1.5 GB) and
+the rules' arithmetic on the result (squares, float conversion, `int()`) from raising or hanging."""
 
 from __future__ import annotations
 
@@ -15,6 +20,11 @@ if TYPE_CHECKING:
 
 Value = int | float | str | bool | None
 UNKNOWN = object()
+# 2**128 and 1e150: products of a few such ints still convert to float, squares of such floats
+# stay finite (``x**2`` on a float raises OverflowError where ``x*x`` would give inf).
+MAX_INT_BITS = 128
+MAX_FLOAT = 1e150
+MAX_LITERAL_DIGITS = 1000  # int() of a longer literal is quadratic (and refused past 4,300)
 _MATH = {"sqrt": math.sqrt, "log": math.log, "exp": math.exp}
 _binary: dict[type, Callable[[float, float], float]] = {}
 
@@ -47,33 +57,68 @@ def string_value(node: cst.SimpleString) -> str | bytes:
     return node.evaluated_value
 
 
-def number_value(node: cst.Integer | cst.Float) -> int | float:
+def number_value(node: cst.Integer | cst.Float) -> int | float | None:
+    """The number a literal denotes, None beyond the bounds (see ``bounded``)."""
     text = node.value.replace("_", "")
+    if len(text) > MAX_LITERAL_DIGITS:
+        return None
     try:
-        return int(text, 0) if isinstance(node, cst.Integer) else float(text)
+        value = int(text, 0) if isinstance(node, cst.Integer) else float(text)
     except ValueError:
-        return string_value(node)
+        return None
+    bounded_value = bounded(value)
+    return None if bounded_value is UNKNOWN else bounded_value  # type: ignore[return-value]
+
+
+def literal_float(node: cst.Integer | cst.Float) -> float | None:
+    """A number literal as a float for range checks (``p > 1``): beyond the float range it is
+    inf rather than an error (``1e999``, a 400-digit int); None when it cannot be read."""
+    text = node.value.replace("_", "")
+    if isinstance(node, cst.Float):
+        try:
+            return float(text) if len(text) <= MAX_LITERAL_DIGITS else math.inf
+        except ValueError:
+            return None
+    value = number_value(node)
+    return math.inf if value is None else float(value)  # an int literal is never negative
+
+
+def bounded(value: object) -> object:
+    """``value`` when it is not a number or a number within the bounds, else UNKNOWN."""
+    if isinstance(value, bool) or value is None or isinstance(value, (str, bytes)):
+        return value
+    if isinstance(value, int):
+        return value if value.bit_length() <= MAX_INT_BITS else UNKNOWN
+    if isinstance(value, float):
+        return value if math.isfinite(value) and abs(value) <= MAX_FLOAT else UNKNOWN
+    return UNKNOWN  # complex (`(-1) ** 0.5`) and anything else
 
 
 def _number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _power_too_large(base: object, exponent: object) -> bool:
+    """An int power whose result would exceed MAX_INT_BITS: refused before it is computed."""
+    if not (isinstance(base, int) and isinstance(exponent, int)) or exponent <= 0 or abs(base) <= 1:
+        return False
+    return (abs(base).bit_length() - 1) * exponent > MAX_INT_BITS
+
+
 def evaluate(model: SemanticModel, node: cst.BaseExpression, names: dict[str, object] | None = None) -> object:
     """The value of ``node`` or UNKNOWN. ``names`` gives values of local names (e.g. defaults)."""
     try:
-        return _evaluate(model, node, names or {}, 0)
-    except (ArithmeticError, ValueError, TypeError, OverflowError, RecursionError):
+        return bounded(_evaluate(model, node, names or {}, 0))
+    except (ArithmeticError, ValueError, TypeError, OverflowError, RecursionError, MemoryError):
         return UNKNOWN
 
 
 def _evaluate(model: SemanticModel, node: cst.BaseExpression, names: dict[str, object], depth: int) -> object:
     if depth > 20:
         return UNKNOWN
-    if isinstance(node, cst.Integer):
-        return int(number_value(node))
-    if isinstance(node, cst.Float):
-        return float(number_value(node))
+    if isinstance(node, (cst.Integer, cst.Float)):
+        number = number_value(node)
+        return UNKNOWN if number is None else number
     if isinstance(node, cst.SimpleString):
         return node.evaluated_value
     if isinstance(node, cst.ConcatenatedString):
@@ -101,9 +146,9 @@ def _evaluate(model: SemanticModel, node: cst.BaseExpression, names: dict[str, o
         op = _binary_operation(type(node.operator))
         if op is None or not (_number(left) and _number(right)):
             return UNKNOWN
-        if isinstance(node.operator, cst.Power) and abs(right) > 64:  # type: ignore[arg-type]
+        if isinstance(node.operator, cst.Power) and (abs(right) > 64 or _power_too_large(left, right)):  # type: ignore[arg-type]
             return UNKNOWN
-        return op(left, right)  # type: ignore[arg-type]
+        return bounded(op(left, right))  # type: ignore[arg-type]
     if isinstance(node, cst.Attribute):
         qualified = model.qualified_name(node)
         if qualified in ("math.pi", "torch.pi", "numpy.pi"):
@@ -116,14 +161,14 @@ def _evaluate(model: SemanticModel, node: cst.BaseExpression, names: dict[str, o
         args = [a for a in node.args if a.keyword is None and not a.star]
         if qualified and qualified.startswith("math.") and qualified[5:] in _MATH and len(args) == 1:
             value = _evaluate(model, args[0].value, names, depth + 1)
-            return _MATH[qualified[5:]](value) if _number(value) else UNKNOWN  # type: ignore[arg-type]
+            return bounded(_MATH[qualified[5:]](value)) if _number(value) else UNKNOWN  # type: ignore[arg-type]
         if qualified in ("torch.nn.init.calculate_gain",) or model.init_function(node.func) == "calculate_gain":
             return calculate_gain_value(model, node, names)
         if qualified in ("float", "int") or (isinstance(node.func, cst.Name) and node.func.value in ("float", "int")):
             if len(args) == 1 and model.imports.is_free(node.func.value if isinstance(node.func, cst.Name) else ""):
                 value = _evaluate(model, args[0].value, names, depth + 1)
                 if _number(value):
-                    return float(value) if node.func.value == "float" else int(value)  # type: ignore[union-attr,arg-type]
+                    return bounded(float(value) if node.func.value == "float" else int(value))  # type: ignore[union-attr,arg-type]
         return UNKNOWN
     return UNKNOWN
 
