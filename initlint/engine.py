@@ -255,6 +255,17 @@ def select_edits(source: SourceFile, findings: list[Finding], unsafe: bool) -> t
     return chosen, count
 
 
+def apply_edits(source: SourceFile, edits: list[Edit]) -> str:
+    """The text with non-overlapping edits applied, back to front. An insertion at the offset
+    where a replacement starts goes before the replaced text: the replacement is applied first
+    (ordered by start, then end), whatever order the edits came in (an added import at the
+    first statement of a file met the fix of that statement there, and landed inside it)."""
+    text = source.text
+    for start, end, content in sorted(((*_span(source, e), e.content) for e in edits), reverse=True):
+        text = text[:start] + content + text[end:]
+    return text
+
+
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     if a == b:
         return True  # two insertions at one point: order would be arbitrary
@@ -262,21 +273,56 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
 
 
 def fix_source(source: SourceFile, options: LintOptions, unsafe: bool) -> FixOutcome:
-    """Apply fixes until none applies (bounded); every pass must leave parseable code."""
+    """Apply fixes until none applies (bounded). Every pass must leave code that compiles under
+    the running Python, as the bytes that would be written (encoding and coding line included);
+    a pass that does not is dropped, with a note, and fixing stops there."""
     import libcst as cst
 
     outcome = FixOutcome(source, lint_source(source, options))
+    original_compiles: bool | None = None  # decided on the first pass that has edits
     for _ in range(MAX_FIX_PASSES):
         edits, count = select_edits(outcome.source, outcome.findings, unsafe)
         if not edits:
             break
-        new_text = outcome.source.apply(edits)
+        new_text = apply_edits(outcome.source, edits)
         try:
             cst.parse_module(new_text)
         except (cst.ParserSyntaxError, RecursionError):
             outcome.problems.append("a fix produced code that does not parse; it was not applied")
             break
+        if original_compiles is None:
+            original_compiles = compile_error(source) is None
+        # A file this Python cannot compile before the fix (newer grammar, which libcst knows)
+        # cannot be held to compiling after it: there the parse above is the check.
+        error = compile_error(outcome.source.with_text(new_text)) if original_compiles else None
+        if error is not None:
+            codes = ", ".join(sorted({f.code for f in outcome.findings if is_applicable(f, unsafe)}))
+            outcome.problems.append(
+                f"a fix ({codes}) produced code that does not compile ({error}); it was not applied"
+            )
+            break
         outcome.source = outcome.source.with_text(new_text)
         outcome.applied += count
         outcome.findings = lint_source(outcome.source, options)
     return outcome
+
+
+def compile_error(source: SourceFile) -> str | None:
+    """Why the file, as the bytes it would be written as, does not compile; None when it does.
+    The bytes, not the text: the interpreter reads them through their coding line."""
+    import warnings
+
+    try:
+        data = source.encode()
+    except Exception as exc:  # the codec is the file's choice: it may raise anything
+        return f"not encodable as {source.encoding}: {type(exc).__name__}: {exc}"
+    try:
+        # Under the default recursion limit: see _python_syntax_error.
+        with _recursion_limit(PYTHON_DEFAULT_RECURSION_LIMIT), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escapes and the like: warnings, not errors
+            compile(data, source.path, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return f"{type(exc).__name__}: {exc.msg} at line {exc.lineno}"
+    except Exception as exc:  # ValueError, RecursionError, MemoryError, a codec's own errors
+        return f"{type(exc).__name__}: {exc}"
+    return None

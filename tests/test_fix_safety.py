@@ -10,7 +10,7 @@ import re
 import pytest
 
 from initlint.docs import doc_path, parse_doc
-from initlint.engine import MAX_FIX_PASSES, LintOptions, fix_source, lint_source, select_edits
+from initlint.engine import MAX_FIX_PASSES, LintOptions, apply_edits, fix_source, lint_source, select_edits
 from initlint.finding import Edit
 from initlint.rules import BY_CODE
 from initlint.source import SourceFile
@@ -87,7 +87,7 @@ def checked_fix(text: str, options: LintOptions = OPTIONS) -> tuple[str, int]:
         edits, _count = select_edits(source, findings, unsafe=False)
         if not edits:
             break
-        new_text = source.apply(edits)
+        new_text = apply_edits(source, edits)
         assert_ast_kept_outside_edits(source.text, new_text, edits)
         edits_checked += len(edits)
         source = source.with_text(new_text)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from initlint._lazy import cst
+from initlint.finding import Edit
 from initlint.rules.base import FixSpec, Invalid, Report, Rule
 from initlint.semantic import SemanticModel
 from initlint.semantic.imports import dotted
@@ -37,13 +38,15 @@ class DeprecatedInitAlias(Rule):
             "from torch.nn import init\ninit.xavier_uniform_(w)\n",
         ),
         Invalid("import torch\ntorch.nn.init.constant(b, 0)\n", "import torch\ntorch.nn.init.constant_(b, 0)\n"),
+        # The use is fixed, not the import: other modules may import the name from this one.
         Invalid(
             "from torch.nn.init import kaiming_normal\nkaiming_normal(w)\n",
-            "from torch.nn.init import kaiming_normal_\nkaiming_normal_(w)\n",
+            "from torch.nn.init import kaiming_normal\nfrom torch.nn.init import kaiming_normal_\nkaiming_normal_(w)\n",
         ),
         Invalid(
-            "from torch.nn.init import orthogonal as ortho\northo(w)\n",
-            "from torch.nn.init import orthogonal_ as ortho\northo(w)\n",
+            "import torch.nn as nn\nfrom torch.nn.init import orthogonal as ortho\northo(w)\n",
+            "import torch.nn as nn\nfrom torch.nn.init import orthogonal as ortho\nfrom torch.nn.init import orthogonal_\n"
+            "orthogonal_(w)\n",
         ),
     )
 
@@ -60,37 +63,60 @@ class DeprecatedInitAlias(Rule):
                 _message(node.attr.value),
                 FixSpec("safe", f"Use `{node.attr.value}_`", [model.replace(node.attr, node.attr.value + "_")]),
             )
-        for import_from in model.nodes(cst.ImportFrom):
-            if import_from.relative or import_from.module is None or dotted(import_from.module) != "torch.nn.init":
-                continue
-            if isinstance(import_from.names, cst.ImportStar):
-                continue
-            for alias in import_from.names:
-                if isinstance(alias.name, cst.Name) and alias.name.value in DEPRECATED:
-                    yield self._report_import(model, alias)
-
-    def _report_import(self, model: SemanticModel, alias: cst.ImportAlias) -> Report:
-        old = alias.name.value  # type: ignore[union-attr]
-        new = old + "_"
-        edits = [model.replace(alias.name, new)]
-        if alias.asname is None:
-            references = _references(model, old)
-            if references is not None and model.imports.is_free(new):
-                edits += [model.replace(ref, new) for ref in references]
-            else:
-                # The name is rebound somewhere: keep it, import the new function under it.
-                edits = [model.replace(alias.name, f"{new} as {old}")]
-        return Report(alias.name, _message(old), FixSpec("safe", f"Import `{new}`", edits))
+        # A deprecated name imported by name (`from torch.nn.init import normal [as n]`): the
+        # uses are reported and fixed, never the import. Renaming what the module binds would
+        # break `__all__`, `from this_module import normal` elsewhere and any other use of it.
+        for local in _imported_aliases(model):
+            old = model.imports.resolve_name(local).rsplit(".", 1)[1]  # type: ignore[union-attr]
+            new = old + "_"
+            replacement = _reference(model, new)
+            for reference in _references(model, local):
+                fix = None
+                if replacement is not None:
+                    code, edits = replacement
+                    fix = FixSpec("safe", f"Use `{new}`", [*edits, model.replace(reference, code)])
+                yield Report(reference, _message(old), fix)
 
 
 def _message(name: str) -> str:
     return f"`torch.nn.init.{name}` is a deprecated alias of `{name}_` (it warns on every call); use `{name}_`"
 
 
-def _references(model: SemanticModel, name: str) -> list[cst.Name] | None:
-    """Every load of ``name`` in the file, or None when the name is not a plain import binding."""
-    if model.imports.resolve_name(name) != f"torch.nn.init.{name}":
-        return None
+def _imported_aliases(model: SemanticModel) -> list[str]:
+    """Local names that a from-import binds to a deprecated torch.nn.init alias, and that
+    nothing else in the file binds."""
+    names: list[str] = []
+    for import_from in model.nodes(cst.ImportFrom):
+        if import_from.relative or import_from.module is None or dotted(import_from.module) != "torch.nn.init":
+            continue
+        if isinstance(import_from.names, cst.ImportStar):
+            continue
+        for alias in import_from.names:
+            if not isinstance(alias.name, cst.Name) or alias.name.value not in DEPRECATED:
+                continue
+            local = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else None
+            local = local or alias.name.value
+            if model.imports.resolve_name(local) == f"torch.nn.init.{alias.name.value}" and local not in names:
+                names.append(local)
+    return names
+
+
+def _reference(model: SemanticModel, new: str) -> tuple[str, list[Edit]] | None:
+    """Code naming ``torch.nn.init.<new>`` and the edits it needs: an import the file has, else a
+    new ``from torch.nn.init import <new>`` (when the name is free and no star import could
+    bind it), else ``torch.nn.init.<new>`` with ``import torch``; None when none is safe."""
+    qualified = f"torch.nn.init.{new}"
+    local = model.imports.local_name_for(qualified)
+    if local is not None:
+        return local, []
+    if model.imports.is_free(new) and not model.imports.star_import:
+        return new, [model.import_insertion(f"from torch.nn.init import {new}")]
+    return model.reference_to(qualified)
+
+
+def _references(model: SemanticModel, name: str) -> list[cst.Name]:
+    """Every use of ``name`` as a value in the file (the caller made sure it only ever stands
+    for the import)."""
     references = []
     for node in model.nodes(cst.Name):
         if node.value != name:
@@ -100,7 +126,9 @@ def _references(model: SemanticModel, name: str) -> list[cst.Name] | None:
             continue
         if isinstance(parent, cst.Arg) and parent.keyword is node:
             continue
-        if isinstance(parent, (cst.ImportAlias, cst.AsName)):
+        if isinstance(parent, (cst.ImportAlias, cst.AsName, cst.NameItem)):
+            continue
+        if isinstance(parent, cst.MatchKeywordElement) and parent.key is node:
             continue
         references.append(node)
     return references

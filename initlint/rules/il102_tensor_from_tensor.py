@@ -58,7 +58,8 @@ class TensorFromTensor(Rule):
             replacement = _replacement(model, call)
             suggestion = replacement or f"{receiver_code(model, data.value)}.detach().clone()"
             fix = None
-            if replacement is not None:
+            # The rewrite keeps only the arguments' code: no fix where it would drop a comment.
+            if replacement is not None and model.keeps_comments(call, replacement):
                 fix = FixSpec("safe", "Use `.detach().clone()`", [model.replace(call, replacement)])
             yield Report(
                 call,

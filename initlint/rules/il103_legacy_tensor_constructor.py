@@ -109,9 +109,19 @@ def _fix(model: SemanticModel, call: cst.Call, dtype: str | None, cuda: bool) ->
         extras.append(f"dtype={dtype_ref[0]}")
         edits = edits + [e for e in dtype_ref[1] if e not in edits]
     if cuda:
-        extras.append('device="cuda"')
+        quote = _free_quote(model, call)
+        if quote is None:
+            return None
+        extras.append(f"device={quote}cuda{quote}")
     edits = [*edits, model.replace(call.func, reference)]
     if extras:
-        end = model.range_of(call.args[-1].value).end
+        end = model.range_of(call.args[-1]).end  # the argument with its parentheses
         edits.append(Edit(end.line, end.column + 1, end.line, end.column + 1, "".join(f", {e}" for e in extras)))
     return FixSpec("safe", "Use `torch.empty`", edits)
+
+
+def _free_quote(model: SemanticModel, node: cst.CSTNode) -> str | None:
+    """A quote that may open a string at ``node``: before Python 3.12 an f-string's replacement
+    field cannot hold the quote character that delimits the f-string (nor an enclosing one's)."""
+    taken = {f.quote[0] for f in model.ancestors(node) if isinstance(f, cst.FormattedString)}
+    return next((q for q in ('"', "'") if q not in taken), None)

@@ -3,8 +3,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from initlint._lazy import cst
+from initlint.finding import Edit
 from initlint.rules.base import FixSpec, Invalid, Report, Rule
 from initlint.semantic import SemanticModel
+from initlint.semantic.schemes import DEPRECATED_ALIASES
 
 # In-place tensor method -> (the nn.init function, its parameters after the tensor, keyword renames).
 METHODS: dict[str, tuple[str, tuple[str, ...], dict[str, str]]] = {
@@ -20,9 +22,9 @@ class DataAttributeInit(Rule):
     name = "data-attribute-init"
     summary = "Initializing through `.data` bypasses autograd's checks; use the `nn.init` functions"
     severity = "warning"
-    fix_applicability = "safe"
     tier = "legacy"  # off by default: `--extend-select legacy`
     default_enabled = False
+    fix_applicability = "safe"
     # `.data.normal_(`-style statements, or `.data` as an argument (`init.zeros_(m.bias.data)`).
     literals = ("data",)
     triggers = (r"\.data\s*\.\s*(?:normal_|uniform_|fill_|zero_)\s*\(|\.data\s*[,)]",)
@@ -63,18 +65,23 @@ class DataAttributeInit(Rule):
                     yield report
                     continue
             name = model.init_function(func)
-            if name is None or not name.endswith("_") or name.startswith("_") or not call.args:
+            # The deprecated aliases (`init.normal(m.weight.data)`) take the tensor the same way.
+            if name is None or not (name.endswith("_") or name in DEPRECATED_ALIASES) or name.startswith("_"):
+                continue
+            if not call.args:
                 continue
             first = call.args[0]
             if first.star or (first.keyword is not None and first.keyword.value != "tensor"):
                 continue
             target = first.value
             if isinstance(target, cst.Attribute) and target.attr.value == "data" and not target.lpar:
+                kept = model.code(target.value)
                 yield Report(
                     target,
-                    f"`nn.init.{name}` already runs without autograd; pass "
-                    f"`{_short(model.code(target.value))}` rather than its `.data`",
-                    FixSpec("safe", "Drop `.data`", [model.replace(target, model.code(target.value))]),
+                    f"`nn.init.{name}` already runs without autograd; pass `{_short(kept)}` rather than its `.data`",
+                    FixSpec("safe", "Drop `.data`", [model.replace(target, kept)])
+                    if model.keeps_comments(target, kept)
+                    else None,
                 )
 
     def _method(self, model: SemanticModel, call: cst.Call, func: cst.Attribute) -> Report | None:
@@ -101,28 +108,54 @@ def _short(code: str) -> str:
 
 
 def _fix(model: SemanticModel, call: cst.Call, method: str, tensor: cst.BaseExpression) -> FixSpec | None:
+    """``t.data.normal_(args)`` -> ``init.normal_(t, args)`` by small edits: the callee is
+    replaced, the tensor inserted before the first argument and renamed keywords renamed; the
+    arguments, and the comments between them, stay as written."""
     init_name, params, renames = METHODS[method]
-    arguments = [model.code(tensor)]
     positional = True
+    renamed: dict[int, str] = {}
     for index, arg in enumerate(call.args):
         if arg.star:
             return None
         if arg.keyword is None:
             if not positional or index >= len(params):
                 return None
-            arguments.append(model.code(arg.value))
         else:
             positional = False
             keyword = renames.get(arg.keyword.value)
             if keyword is None:
                 return None
-            arguments.append(f"{keyword}={model.code(arg.value)}")
+            if keyword != arg.keyword.value:
+                renamed[index] = keyword
     reference = model.reference_to(f"torch.nn.init.{init_name}")
     if reference is None:
         return None
     code, edits = reference
-    return FixSpec(
-        "safe",
-        f"Use `nn.init.{init_name}`",
-        [*edits, model.replace(call, f"{code}({', '.join(arguments)})")],
-    )
+    tensor_code = model.code(tensor)
+    if not model.keeps_comments(call.func, code, tensor_code):
+        return None  # a comment inside `t.data.normal_` itself: rare, not worth reflowing
+    edits = [*edits, model.replace(call.func, code)]
+    inserted = _tensor_text(model, call, tensor_code)
+    if not call.args:
+        end = model.range_of(call).end  # just after the closing parenthesis
+        edits.append(Edit(end.line, end.column, end.line, end.column, tensor_code))
+    elif 0 in renamed:
+        # One edit: an insertion at the start of a replaced keyword would be applied in either order.
+        edits.append(model.replace(call.args[0].keyword, inserted + renamed.pop(0)))  # type: ignore[arg-type]
+    else:
+        first = model.range_of(call.args[0]).start
+        edits.append(Edit(first.line, first.column + 1, first.line, first.column + 1, inserted))
+    edits += [model.replace(call.args[i].keyword, keyword) for i, keyword in renamed.items()]  # type: ignore[arg-type]
+    return FixSpec("safe", f"Use `nn.init.{init_name}`", edits)
+
+
+def _tensor_text(model: SemanticModel, call: cst.Call, tensor_code: str) -> str:
+    """The tensor as a first argument, laid out like the arguments: on the first argument's line,
+    or on a line of its own when the arguments start on a new line."""
+    if not call.args:
+        return tensor_code
+    first = model.range_of(call.args[0]).start
+    indent = model.source.line_text(first.line)[: first.column]
+    if first.line != model.range_of(call.func).end.line and not indent.strip():
+        return f"{tensor_code},{model.source.newline}{indent}"
+    return f"{tensor_code}, "

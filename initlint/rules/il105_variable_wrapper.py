@@ -53,6 +53,9 @@ class VariableWrapper(Rule):
             if model.qualified_name(call.func) not in VARIABLE:
                 continue
             replacement = _replacement(model, call)
+            # The rewrite keeps only the arguments' code: no fix where it would drop a comment.
+            if replacement is not None and not model.keeps_comments(call, replacement):
+                replacement = None
             yield Report(
                 call,
                 "`Variable` has been a deprecated no-op wrapper since PyTorch 0.4 (tensors carry autograd "

@@ -30,6 +30,7 @@ class ImportTable:
     bindings: dict[str, object] = field(default_factory=dict)  # local name -> qualified name | AMBIGUOUS
     rebound: set[str] = field(default_factory=set)  # names bound by something other than an import
     import_nodes: list[cst.Import | cst.ImportFrom] = field(default_factory=list)
+    star_import: bool = False  # `from m import *` somewhere: it may bind any name
 
     def bind(self, local: str, qualified: str) -> None:
         previous = self.bindings.get(local)
@@ -53,6 +54,7 @@ class ImportTable:
                     self.bind(top, top)
             return
         if isinstance(node.names, cst.ImportStar):
+            self.star_import = True
             return
         module = dotted(node.module) if node.module is not None else ""
         if module is None:

@@ -8,6 +8,9 @@ It answers: what does this expression name (``qualified_name``), where is this n
 from __future__ import annotations
 
 import bisect
+import io
+import tokenize
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
@@ -41,6 +44,23 @@ def _target_names(target: cst.BaseExpression) -> Iterator[str]:
             yield from _target_names(element.value)
     elif isinstance(target, cst.StarredElement):
         yield from _target_names(target.value)
+
+
+def _comments(code: str) -> list[str] | None:
+    """The comments in a piece of code (an expression, or several on their own lines); None when
+    it does not tokenize."""
+    if "#" not in code:
+        return []
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(f"(\n{code}\n)").readline))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    return [token.string for token in tokens if token.type == tokenize.COMMENT]
+
+
+def _is_string(node: cst.BaseExpression) -> bool:
+    """A string literal: plain, f-string, or implicitly joined parts (``"a" "b"``)."""
+    return isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString))
 
 
 class SemanticModel:
@@ -107,10 +127,28 @@ class SemanticModel:
         for item in self.nodes(cst.WithItem):
             if item.asname is not None:
                 rebound.update(_target_names(item.asname.name))
-        for handler in self.nodes(cst.ExceptHandler):
+        for handler in (*self.nodes(cst.ExceptHandler), *self.nodes(cst.ExceptStarHandler)):
             if handler.name is not None:
                 rebound.update(_target_names(handler.name.name))
-        for definition in (*self.nodes(cst.FunctionDef), *self.nodes(cst.ClassDef)):
+        # `del torch` unbinds the name: a use after it (or an import a fix adds) is not the import.
+        for deletion in self.nodes(cst.Del):
+            rebound.update(_target_names(deletion.target))
+        # Capture patterns of `match` bind names too (`case torch:`, `case [*torch]`, `case {**torch}`).
+        for capture in (*self.nodes(cst.MatchAs), *self.nodes(cst.MatchStar)):
+            if capture.name is not None:
+                rebound.add(capture.name.value)
+        for mapping in self.nodes(cst.MatchMapping):
+            if mapping.rest is not None:
+                rebound.add(mapping.rest.value)
+        # Definitions: functions, classes, `type X = ...` aliases and PEP 695 type parameters.
+        for definition in (
+            *self.nodes(cst.FunctionDef),
+            *self.nodes(cst.ClassDef),
+            *self.nodes(cst.TypeAlias),
+            *self.nodes(cst.TypeVar),
+            *self.nodes(cst.TypeVarTuple),
+            *self.nodes(cst.ParamSpec),
+        ):
             rebound.add(definition.name.value)
         for param in self.nodes(cst.Param):
             rebound.add(param.name.value)
@@ -237,8 +275,10 @@ class SemanticModel:
         return qualified, [self.import_insertion("import torch")]
 
     def import_insertion(self, statement: str) -> Edit:
-        """An edit adding ``statement`` on its own line after the last top-level import (or
-        after the docstring and ``__future__`` imports when there is none)."""
+        """An edit adding ``statement`` on its own line after the last import of the file's
+        leading imports, which may follow the module docstring and ``from __future__`` imports.
+        With no leading import and no docstring it goes just before the first statement: below
+        a shebang, a PEP 263 coding line and other header comments, which must stay on top."""
         anchor_line = 0
         for index, stmt in enumerate(self.module.body):
             if isinstance(stmt, cst.SimpleStatementLine) and stmt.body:
@@ -246,15 +286,26 @@ class SemanticModel:
                 if isinstance(first, (cst.Import, cst.ImportFrom)):
                     anchor_line = self.range_of(stmt).end.line
                     continue
-                if index == 0 and isinstance(first, cst.Expr) and isinstance(first.value, cst.SimpleString):
-                    anchor_line = self.range_of(stmt).end.line
+                if index == 0 and isinstance(first, cst.Expr) and _is_string(first.value):
+                    anchor_line = self.range_of(stmt).end.line  # the docstring, however it is written
                     continue
             break
         newline = self.source.newline
         if anchor_line == 0:
-            return Edit(1, 1, 1, 1, statement + newline)
+            if not self.module.body:  # only comments: at the end, below them all
+                last = len(self.source.line_starts)
+                end = len(self.source.line_text(last)) + 1
+                text = statement + newline if end == 1 else newline + statement
+                return Edit(last, end, last, end, text)
+            first_line = self.range_of(self.module.body[0]).start.line
+            first_line = min(first_line, self._first_decorator_line(self.module.body[0]))
+            return Edit(first_line, 1, first_line, 1, statement + newline)
         end_column = len(self.source.line_text(anchor_line)) + 1
         return Edit(anchor_line, end_column, anchor_line, end_column, newline + statement)
+
+    def _first_decorator_line(self, statement: cst.CSTNode) -> int:
+        decorators = getattr(statement, "decorators", ())
+        return min((self.range_of(d).start.line for d in decorators), default=self.range_of(statement).start.line)
 
     # -- positions and code -------------------------------------------------------------------
     @cached_property
@@ -267,6 +318,20 @@ class SemanticModel:
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+    def keeps_comments(self, node: cst.CSTNode, *kept: str) -> bool:
+        """Every comment in ``node``'s text is also in the code ``kept`` puts back: a fix that
+        rewrites a call must not delete the comments between its arguments."""
+        span = self.range_of(node)
+        start = self.source.offset(span.start.line, span.start.column + 1)
+        end = self.source.offset(span.end.line, span.end.column + 1)
+        original = _comments(self.source.text[start:end])
+        if original is None:
+            return False
+        if not original:
+            return True
+        remaining = _comments("\n".join(kept))
+        return remaining is not None and not (Counter(original) - Counter(remaining))
 
     def replace(self, node: cst.CSTNode, new: cst.CSTNode | str) -> Edit:
         """The edit that replaces ``node`` with ``new`` (a node or code)."""
