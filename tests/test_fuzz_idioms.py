@@ -29,6 +29,7 @@ REQUIRED_FEATURES = {
     "no-import-torch", "no-final-newline", "parenthesized-from-import", "backslash", "edge-number",
     "bad-argument", "except-star", "match-capture", "local-import", "multiline-sequential", "one-line-if",
     "init:trunc_normal_", "init:kaiming_normal_", "init:xavier_uniform_", "init:sparse_", "init:orthogonal_",
+    "torch-binder", "joined-docstring", "dunder-all",
 }  # fmt: skip
 
 

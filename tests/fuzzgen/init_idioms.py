@@ -80,6 +80,8 @@ class _Gen:
         self.newline = "\r\n" if header and r.random() < 0.08 else "\n"
         self.nn = "nn" if r.random() < 0.9 else "torch.nn"
         self.nn_import = r.choice(["import torch.nn as nn", "import torch.nn as nn", "from torch import nn"])
+        # Without `import torch` (nn imported another way), a fix that needs torch must import it.
+        self.import_torch = not (self.nn == "nn" and r.random() < 0.08)
         self.init_style = r.choice(("nn.init", "nn.init", "nn.init", "torch.nn.init", "init", "I", "from", "from"))
         self.init_module_import = r.choice(["from torch.nn import init", "import torch.nn.init as init"])
         self.used_styles: set[str] = set()
@@ -104,6 +106,10 @@ class _Gen:
     def text_word(self) -> str:
         pools = [ASCII_TEXT, LATIN1_TEXT] if self.encoding == "latin-1" else [ASCII_TEXT, LATIN1_TEXT, UTF8_TEXT]
         return self.pick(self.r.choice(pools))
+
+    def plain_word(self) -> str:
+        """A text word without quotes or backslashes, for inside a string literal."""
+        return self.text_word().replace("'", "").replace('"', "")
 
     def comment(self) -> str:
         self.features.add("comment")
@@ -179,6 +185,8 @@ class _Gen:
                     "float('inf')",
                     "float('nan')",
                     "2 ** 2 ** 10",
+                    "((2 ** 64) ** 64) ** 64",
+                    "1" + "0" * 400,
                     "10 ** -10 ** 3",
                     "(2 ** 0.5) ** 2 ** 8",
                     "1e308 * 10",
@@ -918,6 +926,9 @@ class _Gen:
             "t = torch.tensor([1.0, 2.0])",
             "w = torch.Tensor(3, 3).normal_(0, 0.02)",
             "w = torch.tensor(x.data)",
+            "g = torch.cuda.FloatTensor(n)",
+            'print(f"{torch.cuda.FloatTensor(2)} {torch.FloatTensor(3)}")',
+            "print(f'{torch.tensor(x)!r}')",
         ]
         chosen = [line for line in body if self.chance(0.45)] or [body[0]]
         for line in chosen:
@@ -940,11 +951,16 @@ class _Gen:
             self.needs.add("autograd")
         return form
 
-    def scoping_stress(self) -> None:
+    def scoping_stress(self, form: int | None = None) -> None:
         """Binders the fixes must respect: a parameter or a local named like an import, del,
         global, except*, match captures, a comprehension variable, a class attribute."""
         self.features.add("scoping")
-        form = self.r.randint(0, 5)
+        form = self.r.randint(0, 6) if form is None else form
+        if form == 6 and self.import_torch:
+            form = 3
+        if form == 6:
+            self.torch_binder()
+            return
         if form == 0:
             self.emit(0, "def shadow(nn_mod, torch_like=None):")
             self.emit(1, "normal = lambda t: t")
@@ -981,6 +997,30 @@ class _Gen:
             self.emit(0, "def lazy_init(w):")
             self.emit(1, "import torch.nn.init as _ini")
             self.emit(1, *self.call("_ini.normal_", ["w", "0.0", "0.02"]))
+        self.emit(0, "")
+        self.emit(0, "")
+
+    def torch_binder(self) -> None:
+        """`torch` bound by something other than an import, in a file that does not import it:
+        a fix adding `import torch` would clash with it."""
+        self.features.add("torch-binder")
+        form = self.r.randint(0, 2)
+        if form == 0:
+            self.emit(0, "def which(device):")
+            self.emit(1, "match device:")
+            self.emit(2, "case 'cpu':")
+            self.emit(3, "return 0")
+            self.emit(2, "case torch:")
+            self.emit(3, "return torch")
+        elif form == 1:
+            self.emit(0, "def attempt(fn):")
+            self.emit(1, "try:")
+            self.emit(2, "fn()")
+            self.emit(1, "except* ImportError as torch:")
+            self.emit(2, "print(torch)")
+        else:
+            self.emit(0, "torch = None")
+            self.emit(0, "del torch")
         self.emit(0, "")
         self.emit(0, "")
 
@@ -1027,6 +1067,8 @@ class _Gen:
                 self.legacy_function()
             else:
                 self.scoping_stress()
+        if not self.import_torch and self.chance(0.5):
+            self.scoping_stress(6)
         if "weights_init" in self.needs and "weights_init" not in self.defined:
             self.weights_init_function()
             self.defined.add("weights_init")
@@ -1056,8 +1098,12 @@ class _Gen:
             if self.chance(0.35):
                 self.features.add("docstring")
                 q = self.pick(['"""', "'''"])
-                if self.chance(0.5):
+                form = self.r.randint(0, 2)
+                if form == 0:
                     head.append(f"{q}{self.text_word()}: models and their init.{q}")
+                elif form == 1:
+                    self.features.add("joined-docstring")
+                    head += [f'"{self.plain_word()}: models " \\', "    'and their init.'"]
                 else:
                     head += [f"{q}{self.text_word()}.", "", "nn.init.normal(w) in a docstring is not code.", q]
             if self.chance(0.3):
@@ -1073,10 +1119,9 @@ class _Gen:
                 )
             if head and self.chance(0.5):
                 head.append("")
-        imports = ["import torch"]
-        if self.nn == "nn" and self.chance(0.08):
-            self.features.add("no-import-torch")  # fixes that need `torch` must import it
-            imports = []
+        imports = ["import torch"] if self.import_torch else []
+        if not self.import_torch:
+            self.features.add("no-import-torch")
         if "math" in self.needs:
             imports.insert(0, "import math")
         if self.nn == "nn":
@@ -1111,6 +1156,11 @@ class _Gen:
                 )
             )
         head += imports
+        if self.from_names and self.chance(0.3):
+            # Importers and `__all__` name the imported functions: a fix must not rename them.
+            self.features.add("dunder-all")
+            exported = [*sorted(self.from_names.values()), *self.class_names[:2]]
+            head += ["", f"__all__ = [{', '.join(repr(name) for name in exported)}]"]
         head += ["", ""]
         return head
 
