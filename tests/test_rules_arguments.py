@@ -525,3 +525,61 @@ def test_each_snippet_fires_exactly_its_rule_among_the_defaults():
     for snippet, code in zip(SNIPPETS, expected, strict=True):
         assert code in {f.code for f in lint(snippet, set(CODES))}
         assert {f.code for f in lint(snippet, set(CODES))} == {code}
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import torch.nn as nn\nbn = nn.BatchNorm2d(c, 0.8, **dd)\n",
+        "import torch.nn as nn\nbn = nn.BatchNorm2d (\n    c,\n    0.8,\n)\n",
+        "import torch.nn as nn\nbn = nn.BatchNorm2d(c,  # channels\n    0.8)\n",
+        "import torch.nn as nn\nbn = nn.BatchNorm2d(int(c * 2), 0.9)\n",
+        "import torch.nn as nn\nbn = nn.LazyInstanceNorm2d(0.8)\n",
+        "import torch.nn as nn\nbn = nn.SyncBatchNorm(c, 0.1)\n",
+        "from torch.nn import BatchNorm2d as BN\nbn = BN(64, 0.8)\n",
+        "import torch\nbn = torch.nn.modules.batchnorm.BatchNorm2d(64, 0.8)\n",
+        # no finding, and the prefilter may skip the parse
+        "import torch.nn as nn\nbn = nn.BatchNorm2d(c, *dd)\n",
+        "import torch.nn as nn\nbn = nn.BatchNorm2d(c, eps=0.001, **dd)\n",
+    ],
+)
+def test_il309_prefilter_is_sound(code):
+    assert lint(code, {"IL309"}, prefilter=True) == lint(code, {"IL309"}, prefilter=False)
+
+
+def test_il309_prefilter_skips_calls_without_a_positional_eps():
+    from initlint.rules import BY_CODE
+
+    rule = BY_CODE["IL309"]
+    assert not rule.may_match(
+        "import torch.nn as nn\nbn = nn.BatchNorm2d(c, eps=1e-3, **dd)\nx = nn.BatchNorm1d(c, *a)\n"
+    )
+    assert rule.may_match("import torch.nn as nn\nbn = nn.BatchNorm2d(c, 0.8)\n")
+
+
+def test_il307_positional_kaiming_nonlinearity():
+    code = (
+        "from torch.nn.init import kaiming_normal_\ndef init(w, act):\n"
+        "    kaiming_normal_(w, 0, 'fan_in', type(act).__name__)\n"
+    )
+    assert found(code, "IL307") == ["IL307"]
+    assert lint(code, {"IL307"}, prefilter=True) == lint(code, {"IL307"}, prefilter=False)
+
+
+@pytest.mark.parametrize(
+    ("code", "rule"),
+    [
+        ("import math\nfrom torch.nn.init import uniform_ as u\nu(w, 1 / math.sqrt(n))\n", "IL305"),
+        (
+            gcn(use="mult(x, self.weight)").replace("import math\n", "import math\nfrom torch import mm as mult\n"),
+            "IL306",
+        ),
+        (
+            "import torch.nn as nn\nfrom torch.nn.init import xavier_normal_ as xn\ndef f(m, std):\n    xn(m.weight, gain=std)\n",
+            "IL308",
+        ),
+    ],
+)
+def test_prefilter_follows_renamed_imports(code, rule):
+    assert found(code, rule) == [rule]
+    assert lint(code, {rule}, prefilter=True) == lint(code, {rule}, prefilter=False)

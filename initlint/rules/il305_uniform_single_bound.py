@@ -45,7 +45,7 @@ class UniformSingleBound(Rule):
     severity = "error"
     fix_applicability = "unsafe"
     literals = ("uniform",)
-    triggers = (r"uniform_?\s*\(",)
+    triggers = (r"uniform_?\s*(?:\(|as\b)",)  # a call, or an import under another name
     uses_init_aliases = True
 
     VALID = (
@@ -136,7 +136,7 @@ class UniformSingleBound(Rule):
         if evidence is None:
             if literal is None or not -1 < literal < 1 or literal == 0 or not _layer_weight(model, site, receiver):
                 return None
-            evidence = f"a literal below 1 on a layer weight, which is never meant to be all {_sign(literal)}"
+            evidence = "a literal on a layer's weight matrix, where a one-sided range is never meant"
         value = _number(resolved_value(model, bound))
         if value is not None and value >= 1:
             outcome = f"a={value:g} >= b=1.0: the range is empty and torch raises"
@@ -157,10 +157,6 @@ class UniformSingleBound(Rule):
             f"`uniform_(w, -{_short(model.code(magnitude))}, {_short(model.code(magnitude))})`",
             fix=_fix(model, bound, magnitude, negated),
         )
-
-
-def _sign(value: float) -> str:
-    return "positive" if value > 0 else "shifted towards positive"
 
 
 def _consequence(value: float) -> str:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from initlint._lazy import cst
@@ -12,6 +13,7 @@ from initlint.semantic.scales import bound_value, matrix_sizes, radicand
 from initlint.semantic.tensors import scope_of
 from initlint.semantic.values import evaluate
 
+_MM = re.compile(r"mm\s*(?:\(|as\b)")  # torch.mm, x.mm, torch.spmm, torch.sparse.mm, or imported as
 # `x @ W` spelled as a call: W is the second argument.
 _MATMUL_FUNCTIONS = frozenset({"torch.matmul", "torch.mm", "torch.spmm", "torch.sparse.mm"})
 _MATMUL_METHODS = frozenset({"matmul", "mm"})
@@ -40,7 +42,8 @@ class FanFromWrongAxis(Rule):
     summary = "A std or bound from `W.size(1)` for a weight used as `x @ W`: there axis 1 is fan_out, not fan_in"
     severity = "warning"
     fix_applicability = "unsafe"
-    triggers = (r"sqrt|\*\*", r"@|matmul|\bmm\b|spmm|sparse\s*\.\s*mm", INIT_TRIGGER)
+    literals = ("sqrt", "**")
+    triggers = (INIT_TRIGGER,)
     uses_init_aliases = True
 
     VALID = (
@@ -77,6 +80,14 @@ class FanFromWrongAxis(Rule):
             "    def forward(self, x):\n        return x.matmul(self.W)\n"
         ),
     )
+
+    @classmethod
+    def may_match(cls, text: str, memo: dict[object, bool] | None = None) -> bool:
+        """A matmul (`@`, `matmul`, `mm(`/`spmm(`) besides the literals and the init trigger;
+        literal scans first: an alternation regex without a literal prefix tries every offset."""
+        if "@" not in text and "matmul" not in text and not _MM.search(text):
+            return False
+        return super().may_match(text, memo)
 
     def check(self, model: SemanticModel) -> Iterator[Report]:
         reported: set[int] = set()

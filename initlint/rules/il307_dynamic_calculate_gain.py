@@ -33,7 +33,9 @@ class DynamicCalculateGain(Rule):
     name = "dynamic-calculate-gain"
     summary = "`calculate_gain(<class name or default string>)` that reaches a name torch rejects: it raises ValueError"
     severity = "error"
-    triggers = (INIT_TRIGGER, r"calculate_gain|nonlinearity")
+    # kaiming_*'s nonlinearity may be passed positionally: its name is not always in the text
+    literals = ("calculate_gain", "kaiming")
+    triggers = (r"calculate_gain|kaiming", INIT_TRIGGER)
     uses_init_aliases = True
 
     VALID = (

@@ -45,6 +45,7 @@ class StdAsGain(Rule):
     name = "std-as-gain"
     summary = "A std used as the gain of Xavier/orthogonal init (`xavier_normal_(w, gain=0.02)`), or so small a gain on hidden layers"
     severity = "warning"
+    literals = ("xavier", "orthogonal")
     triggers = (r"xavier|orthogonal", INIT_TRIGGER)
     uses_init_aliases = True
 

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 
 from initlint._lazy import cst
 from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.triggers import call_arguments_text
 from initlint.semantic import SemanticModel
 from initlint.semantic.scales import resolved_value
 
@@ -19,6 +21,40 @@ _EPS_POSITION: dict[str, int] = {
 # (PyTorch's 0.1 or 0.01, Keras' 0.8/0.9/0.99), never a deliberate eps.
 _MOMENTUM_LIKE = 0.01
 _DEFAULT_EPS = 1e-5
+
+
+# Anchored on the literal "Norm" (a leading optional group would make the engine try every offset).
+_NORM = re.compile(r"Norm(?:[123]d)?(?:\s*(\()|\s+as\b)")
+_KEYWORD = re.compile(r"\s*[A-Za-z_]\w*\s*=(?!=)")
+
+
+def _top_level_parts(arguments: str) -> list[str]:
+    """The arguments text split at its top-level commas (empty parts dropped)."""
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(arguments):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(arguments[start:index])
+            start = index + 1
+    parts.append(arguments[start:])
+    return [part for part in parts if part.strip()]
+
+
+def _positional_count(arguments: str) -> int:
+    """Positional arguments before the first ``*`` splat (the rule stops there); keywords and
+    ``**`` splats are not positional."""
+    count = 0
+    for part in _top_level_parts(arguments):
+        stripped = part.lstrip()
+        if stripped.startswith("**") or _KEYWORD.match(part):
+            continue
+        if stripped.startswith("*"):
+            break
+        count += 1
+    return count
 
 
 def _number(value: object) -> float | None:
@@ -39,7 +75,6 @@ class NormEpsAsMomentum(Rule):
     summary = "`nn.BatchNorm2d(c, 0.8)`: the second positional argument is eps, not momentum"
     severity = "warning"
     literals = ("Norm",)
-    triggers = (r"(?:Batch|Instance)Norm",)
 
     VALID = (
         "import torch.nn as nn\nbn = nn.BatchNorm2d(64, momentum=0.8)\n",
@@ -57,6 +92,26 @@ class NormEpsAsMomentum(Rule):
         Invalid("import torch.nn as nn\ndef block(c, bn_momentum=0.01):\n    return nn.BatchNorm2d(c, bn_momentum)\n"),
         Invalid("import torch.nn as nn\nbn = nn.LazyBatchNorm2d(0.99)\n"),
     )
+
+    @classmethod
+    def may_match(cls, text: str, memo: dict[object, bool] | None = None) -> bool:
+        """Sound and selective: some Batch/InstanceNorm call passes its eps slot positionally
+        (most files write `nn.BatchNorm2d(c)` or `nn.BatchNorm2d(c, eps=1e-3)`)."""
+        if "Norm" not in text:
+            return False
+        for match in _NORM.finditer(text):
+            before = text[max(0, match.start() - 13) : match.start()]
+            if not before.endswith(("Batch", "Instance")):
+                continue
+            if match.group(1) is None:
+                return True  # `BatchNorm2d as BN`: its calls do not spell the name
+            arguments = call_arguments_text(text, match.end())
+            if arguments is None:
+                return True  # a string or comment inside: unsure
+            lazy = before.endswith(("LazyBatch", "LazyInstance"))
+            if _positional_count(arguments) > (0 if lazy else 1):
+                return True
+        return False
 
     def check(self, model: SemanticModel) -> Iterator[Report]:
         for call in model.nodes(cst.Call):
