@@ -583,3 +583,14 @@ def test_il307_positional_kaiming_nonlinearity():
 def test_prefilter_follows_renamed_imports(code, rule):
     assert found(code, rule) == [rule]
     assert lint(code, {rule}, prefilter=True) == lint(code, {rule}, prefilter=False)
+
+
+def test_il308_small_last_layer_of_a_residual_branch_is_deliberate():
+    code = (
+        "import torch.nn as nn\nclass Block(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc1 = nn.Linear(64, 64)\n        self.fc2 = nn.Linear(64, 64)\n        self.out = nn.Linear(64, 4)\n"
+        "        nn.init.xavier_uniform_(self.fc2.weight, gain=0.01)\n"
+        "    def forward(self, x):\n        x = x + self.fc2(self.fc1(x).relu())\n        return self.out(x)\n"
+    )
+    assert found(code, "IL308") == []
+    assert found(code.replace("x = x + self.fc2", "x = self.fc2"), "IL308") == ["IL308"]

@@ -118,7 +118,7 @@ class StdAsGain(Rule):
                 edge = hidden[0]
                 evidence = (
                     f"on `self.{edge.source.path}`, a hidden layer whose output reaches `self.{edge.target.path}` "
-                    "with no norm in between"
+                    "with no norm or residual add in between"
                 )
             if evidence is None:
                 continue
@@ -126,11 +126,12 @@ class StdAsGain(Rule):
 
 
 def _unnormed_edges(model: SemanticModel, layer: Layer) -> list[Edge]:
-    """Edges from ``layer`` to a layer it feeds with no norm between: a norm would rescale the
-    signal whatever the weights' scale."""
+    """Edges from ``layer`` to a layer it feeds with no norm and no residual add between: a norm
+    rescales the signal whatever the weights' scale, and a small last layer of a residual branch
+    is deliberate (Fixup, SkipInit)."""
     if not _feeds_a_layer(model, layer):
         return []
-    return [edge for edge in model.dataflow.successors(layer) if not edge.normed]
+    return [edge for edge in model.dataflow.successors(layer) if not edge.normed and not edge.merged]
 
 
 def _feeds_a_layer(model: SemanticModel, layer: Layer) -> bool:
