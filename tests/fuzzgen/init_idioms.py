@@ -76,8 +76,13 @@ class _Gen:
         self.header = header
         self.features: set[str] = set()
         self.encoding = "latin-1" if header and r.random() < 0.12 else "utf-8"
+        if self.encoding == "utf-8" and header and r.random() < 0.03:
+            self.encoding = "utf-8-sig"  # a byte order mark before the first line
         self.indent = "\t" if r.random() < 0.06 else r.choice(["    ", "    ", "    ", "  "])
         self.newline = "\r\n" if header and r.random() < 0.08 else "\n"
+        if header and r.random() < 0.02:
+            self.newline = "\r"  # classic Mac line endings: Python still reads them
+        self.mixed_endings = header and r.random() < 0.03
         self.nn = "nn" if r.random() < 0.9 else "torch.nn"
         self.nn_import = r.choice(["import torch.nn as nn", "import torch.nn as nn", "from torch import nn"])
         # Without `import torch` (nn imported another way), a fix that needs torch must import it.
@@ -575,6 +580,14 @@ class _Gen:
         elif form == 2:
             self.features.add("apply-lambda")
             self.emit(depth, f"self.apply(lambda m: {fn}(m))")
+        elif form == 3:
+            self.features.add("apply-lambda-conditional")
+            init = self.bias_init("m.bias") if self.chance(0.5) else self.weight_init("m.weight")
+            if len(init) == 1:
+                test = self.pick([f"isinstance(m, {self.nn}.Linear)", "hasattr(m, 'bias')", "m.bias is not None"])
+                self.emit(depth, f"self.apply(lambda m: {init[0]} if {test} else None)")
+            else:
+                self.emit(depth, f"self.apply({fn})")
         else:
             self.emit(depth, f"self.apply({fn})")
 
@@ -620,7 +633,13 @@ class _Gen:
         if not guarded:
             if not known_bias:
                 self.features.add("unguarded-bias")
-            self.emit(depth, *self.bias_init(target))
+            lines = self.bias_init(target)
+            if len(lines) == 1 and self.chance(0.15):
+                self.features.add("semicolon")
+                owner = target.rsplit(".", 1)[0]
+                other = self.pick([f"{owner}.weight.data.normal_(0, 0.02)", "pass", f"print({owner})"])
+                lines = [f"{lines[0]}; {other}" if self.chance(0.5) else f"{other}; {lines[0]}"]
+            self.emit(depth, *lines)
             return
         owner = target.rsplit(".", 1)[0]
         form = self.r.randint(0, 3)
@@ -689,6 +708,14 @@ class _Gen:
             self.emit(depth + 1, self.pick(["pass", "return", f"print(type({var}))"]))
 
     def branch_inits(self, depth: int, var: str, kind: str) -> None:
+        if self.chance(0.06):
+            # Non-ASCII text earlier on the line than a fix: columns count characters.
+            self.features.add("non-ascii-before-fix")
+            if self.encoding == "latin-1":
+                lead = self.pick(["größe = 0.02", "s = 'déjà'"])
+            else:
+                lead = self.pick(["σ = 0.02", "s = '🔥'", "größe = 0.02", "s = '权重'"])  # noqa: RUF001
+            self.emit(depth, f"{lead}; {var}.weight.data.normal_(0, 0.02)")
         if kind in ("linear", "conv"):
             self.emit(depth, *self.weight_init(f"{var}.weight", kind))
             self.bias_with_guard(depth, f"{var}.bias", self.chance(0.5))
@@ -708,11 +735,20 @@ class _Gen:
             self.emit(1, f"def {method}(self):")
             self.modules_loop(2, self.pick(["self.modules()", "self.children()"]), "m")
             return
+        if self.chance(0.2):
+            self.features.add("decorator")
+            self.emit(1, self.pick(["@torch.no_grad()", "@torch.jit.ignore"]))
         self.emit(1, f"def {method}(self, m):")
         self.dispatch_body(2, "m", self.pick(["isinstance", "isinstance", "isinstance", "type", "match"]))
 
     def modules_loop(self, depth: int, iterable: str, var: str) -> None:
         self.features.add("modules-loop")
+        if self.chance(0.08):
+            self.features.add("one-line-for")
+            lines = self.bias_init(f"{var}.bias") if self.chance(0.5) else self.weight_init(f"{var}.weight")
+            if len(lines) == 1:
+                self.emit(depth, f"for {var} in {iterable}: {lines[0]}")
+                return
         self.emit(depth, f"for {var} in {iterable}:")
         self.dispatch_body(depth + 1, var, self.pick(["isinstance", "isinstance", "type"]))
 
@@ -1177,6 +1213,16 @@ def _finish(gen: _Gen) -> str:
     if gen.chance(0.05):
         gen.features.add("trailing-whitespace")
         text = text.replace(":" + gen.newline, ":  " + gen.newline, 1)
+    if gen.encoding == "utf-8-sig":
+        gen.features.add("bom")
+    if gen.newline == "\r":
+        gen.features.add("cr-endings")
+    if gen.mixed_endings:
+        gen.features.add("mixed-endings")
+        lines = text.split(gen.newline)
+        text = "".join(
+            line + (gen.pick(["\n", "\r\n", "\n", "\r"]) if i < len(lines) - 1 else "") for i, line in enumerate(lines)
+        )
     return text
 
 
