@@ -29,7 +29,8 @@ REQUIRED_FEATURES = {
     "no-import-torch", "no-final-newline", "parenthesized-from-import", "backslash", "edge-number",
     "bad-argument", "except-star", "match-capture", "local-import", "multiline-sequential", "one-line-if",
     "init:trunc_normal_", "init:kaiming_normal_", "init:xavier_uniform_", "init:sparse_", "init:orthogonal_",
-    "torch-binder", "joined-docstring", "dunder-all",
+    "torch-binder", "joined-docstring", "dunder-all", "semicolon", "one-line-for", "decorator",
+    "apply-lambda-conditional", "non-ascii-before-fix", "bom", "cr-endings", "mixed-endings",
 }  # fmt: skip
 
 
