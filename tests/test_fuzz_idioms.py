@@ -30,7 +30,7 @@ REQUIRED_FEATURES = {
     "bad-argument", "except-star", "match-capture", "local-import", "multiline-sequential", "one-line-if",
     "init:trunc_normal_", "init:kaiming_normal_", "init:xavier_uniform_", "init:sparse_", "init:orthogonal_",
     "torch-binder", "joined-docstring", "dunder-all", "semicolon", "one-line-for", "decorator",
-    "apply-lambda-conditional", "non-ascii-before-fix", "bom", "cr-endings", "mixed-endings",
+    "apply-lambda-conditional", "non-ascii-before-fix", "bom", "cr-endings", "mixed-endings", "odd-structure",
 }  # fmt: skip
 
 

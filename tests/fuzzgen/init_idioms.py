@@ -1036,6 +1036,53 @@ class _Gen:
         self.emit(0, "")
         self.emit(0, "")
 
+    def odd_structure(self, name: str) -> None:
+        """Valid code that no model runs but the analysis must survive: cyclic and self
+        inheritance, self-assignment, swapped attributes, layers added by setattr/add_module, an
+        OrderedDict Sequential, recursive init functions, apply(partial(...)), forward calling
+        itself, a container indexed into and assigned into."""
+        self.features.add("odd-structure")
+        nn = self.nn
+        base = self.pick([name, f"{name}Base", f"{nn}.Module"])
+        if base == f"{name}Base":
+            self.emit(0, f"class {name}Base({name}):")
+            self.emit(1, "pass")
+            self.emit(0, "")
+            self.emit(0, "")
+        self.emit(0, f"class {name}({base}):")
+        self.emit(1, f"shared = {nn}.Linear(8, 8)")
+        self.emit(1, "def __init__(self, *args, **kwargs):")
+        self.emit(2, "super().__init__(*args, **kwargs)")
+        self.emit(2, "self.shared = self.shared")
+        self.emit(2, "self.a, self.b = self.b, self.a")
+        self.emit(2, f"setattr(self, 'fc_{{}}'.format(1), {nn}.Linear(8, 8, bias=False))")
+        self.emit(2, f"self.add_module('fc2', {nn}.Linear(8, 8))")
+        self.needs.add("OrderedDict")
+        self.emit(2, f"self.seq = {nn}.Sequential(OrderedDict([('l1', {nn}.Linear(8, 8)), ('act', {nn}.ReLU())]))")
+        self.emit(2, "self.seq[0] = self.seq")
+        self.emit(2, f"self.md = {nn}.ModuleDict({{'x': {nn}.Linear(8, 8, bias=False)}})")
+        self.needs.add("partial")
+        self.emit(2, "self.apply(partial(self._recurse, depth=2))")
+        self.emit(2, "for i, layer in enumerate(self.md.values()):")
+        self.emit(3, *self.bias_init("layer.bias"))
+        self.emit(2, *self.weight_init("self.seq[0][0].weight"))
+        self.emit(2, *self.weight_init("getattr(self, 'fc2').weight"))
+        self.emit(0, "")
+        self.emit(1, "def _recurse(self, m, depth=0):")
+        self.emit(2, "if depth:")
+        self.emit(3, "self._recurse(m, depth - 1)")
+        self.emit(2, "self._recurse2(m)")
+        self.emit(2, *self.weight_init("m.weight"))
+        self.emit(0, "")
+        self.emit(1, "def _recurse2(self, m):")
+        self.emit(2, "return self._recurse(m)")
+        self.emit(0, "")
+        self.emit(1, "def forward(self, x):")
+        self.emit(2, "x = self.seq(self.forward(x))")
+        self.emit(2, f"return self.shared({self.activation('self.fc2(x)')})")
+        self.emit(0, "")
+        self.emit(0, "")
+
     def torch_binder(self) -> None:
         """`torch` bound by something other than an import, in a file that does not import it:
         a fix adding `import torch` would clash with it."""
@@ -1084,6 +1131,7 @@ class _Gen:
         self.defined: set[str] = set()
         parts = ["class"] * r.randint(1, 3)
         parts += [p for p in ("weights_init", "pix2pix", "custom", "legacy", "scoping") if self.chance(0.3)]
+        parts += ["odd"] if self.chance(0.1) else []
         r.shuffle(parts)
         for index, part in enumerate(parts):
             if part == "class":
@@ -1101,6 +1149,8 @@ class _Gen:
                 self.custom_layer()
             elif part == "legacy":
                 self.legacy_function()
+            elif part == "odd":
+                self.odd_structure(f"Odd{index}")
             else:
                 self.scoping_stress()
         if not self.import_torch and self.chance(0.5):
@@ -1185,6 +1235,10 @@ class _Gen:
             imports.append("from torch.autograd import Variable")
         if "autograd" in self.needs:
             imports.append("from torch import autograd")
+        if "OrderedDict" in self.needs:
+            imports.insert(0, "from collections import OrderedDict")
+        if "partial" in self.needs:
+            imports.insert(0, "from functools import partial")
         if "weight_norm" in self.needs:
             imports.append(
                 self.pick(
