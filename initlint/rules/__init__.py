@@ -31,6 +31,10 @@ from initlint.rules.il407_constant_hidden_weight import ConstantHiddenWeight
 from initlint.rules.il408_classname_dispatch_mismatch import ClassnameDispatchMismatch
 from initlint.rules.il409_bias_truth_test import BiasTruthTest
 from initlint.rules.il410_init_after_weight_norm import InitAfterWeightNorm
+from initlint.rules.il413_init_misses_layers import InitMissesLayers
+from initlint.rules.il414_to_empty_partial_reset import ToEmptyPartialReset
+from initlint.rules.il415_init_function_never_used import InitFunctionNeverUsed
+from initlint.rules.il416_init_condition_never_true import InitConditionNeverTrue
 from initlint.rules.il501_functional_dropout_always_on import FunctionalDropoutAlwaysOn
 from initlint.rules.il502_dropout_probability_out_of_range import DropoutProbabilityOutOfRange
 from initlint.rules.meta import InternalError, SyntaxErrorRule, UnreadableFile
@@ -62,6 +66,10 @@ ALL_RULES: tuple[type[Rule], ...] = (
     InitBeforeLayers,
     ConstantHiddenWeight,
     InitAfterWeightNorm,
+    InitMissesLayers,
+    ToEmptyPartialReset,
+    InitFunctionNeverUsed,
+    InitConditionNeverTrue,
     ClassnameDispatchMismatch,
     BiasTruthTest,
     InitActivationMismatch,
