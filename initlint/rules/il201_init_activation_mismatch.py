@@ -159,12 +159,13 @@ class InitActivationMismatch(Rule):
                     mismatched[id(layer)] = (site, layer, follower.activation or "")
             if found:
                 per_site.append((site, found))
+        fed = _fed_by_mismatch(model, mismatched) if per_site else set()
         for site, found in per_site:
             named = explicitly_named(site)
             if named:
                 firing = [(layer, act) for layer, act in found if plain_edges(model, layer)]
             else:
-                firing = [(layer, act) for layer, act in found if _compounds(model, layer, mismatched)]
+                firing = [(layer, act) for layer, act in found if _compounds(model, layer, mismatched, fed)]
             if firing:
                 yield self._report(model, site, found)
 
@@ -199,15 +200,28 @@ class InitActivationMismatch(Rule):
         return Report(site.call, message, fix, related=related)
 
 
-def _compounds(model: SemanticModel, layer: Layer, mismatched: dict[int, tuple[InitSite, Layer, str]]) -> bool:
-    """The mismatch repeats in series: the activation feeds another mismatched layer."""
+def _compounds(
+    model: SemanticModel, layer: Layer, mismatched: dict[int, tuple[InitSite, Layer, str]], fed: set[int]
+) -> bool:
+    """The mismatch repeats in series: the activation feeds another mismatched layer, or the
+    layer is fed through its activation by one (``fed``): the last of a mismatched run counts too."""
     for edge in plain_edges(model, layer):
         if edge.activation is None or id(edge.target) not in mismatched:
             continue
         if edge.target is layer and not (isinstance(layer.repeat, int) and layer.repeat > 1):
             continue
         return True
-    return False
+    return id(layer) in fed
+
+
+def _fed_by_mismatch(model: SemanticModel, mismatched: dict[int, tuple[InitSite, Layer, str]]) -> set[int]:
+    """Layers whose input comes, through an activation and no norm, from a mismatched layer."""
+    fed: set[int] = set()
+    for _, source, _ in mismatched.values():
+        for edge in plain_edges(model, source):
+            if edge.activation is not None and edge.target is not source:
+                fed.add(id(edge.target))
+    return fed
 
 
 def _suggestion(actual: str | None, activation: str) -> str:

@@ -140,14 +140,22 @@ class VarianceNotPreserved(Rule):
             direction = "vanishes" if total < LOW else "explodes"
             first = sites[0]
             message = (
-                f"{first.function} at line {model.range_of(first.call).start.line}: through {depth} hidden layers "
+                f"{_label(model, first)} at line {model.range_of(first.call).start.line}: through {depth} hidden layers "
                 f"the activation std {direction} (predicted per-layer gain {per_layer}; total x{total:.2g}, "
                 f"outside [{LOW:g}, {HIGH:g}]). A fixed std ignores fan-in; use kaiming_normal_ (ReLU family) or "
                 "xavier_normal_ (tanh/linear), or put a norm between the layers"
             )
             related = [(step.layer.call, f"{step.layer.path}: fan_in {step.layer.fan_in}") for step in chain]
-            related += [(site.call, f"{site.function} reaching it") for site in sites[1:]]
+            related += [(site.call, f"{_label(model, site)} reaching it") for site in sites[1:]]
             yield Report(first.call, message, related=related)
+
+
+def _label(model: SemanticModel, site: InitSite) -> str:
+    """``normal_``, or for a random draw assigned to the weight the draw itself."""
+    if site.drawn is None:
+        return site.function
+    code = " ".join(model.code(site.drawn).split())
+    return f"`{code}`" if len(code) <= 60 else f"the {site.scheme.family} draw"
 
 
 def _evaluate(model: SemanticModel, chain: list[Step]) -> tuple[list[float], float, list[InitSite]] | None:

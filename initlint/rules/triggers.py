@@ -6,14 +6,19 @@ import re
 from collections.abc import Callable
 
 # Any init site needs an nn.init reference (every import style) or an in-place
-# normal_/uniform_/fill_/zero_ on a weight, a bias, `.data` or an attribute of self.
+# normal_/uniform_/fill_/zero_ on a weight, a bias, `.data` or an attribute of self, or a value
+# assigned or copied into the weight or bias of something other than bare `self`
+# (`m.weight.data = torch.randn(...) * 0.01`, `fc.bias.copy_(...)`: semantic/drawn.py).
 # Configured init aliases are matched by the engine (``Rule.uses_init_aliases``).
+_ASSIGNED_RECEIVER = r"(?:(?<![\w.])(?!self\b)[A-Za-z_]\w*|\.\s*[A-Za-z_]\w*|[\])])\s*\.\s*"
+_ASSIGNED_PARAMETER = r"(?:weight|bias)\w*(?:\s*\.\s*data)?\s*(?:=(?!=)|\.\s*copy_\s*\()"
 INIT_TRIGGER = (
     r"nn\s*\.\s*init\b"
     r"|from\s+torch\s*\.\s*nn\s+import\s*(?:\([^)]*|[^\n]*)\binit\b"
     r"|from\s+torch\s*\.\s*nn\s*\.\s*init\s+import"
     r"|import\s+torch\s*\.\s*nn\s*\.\s*init"
     r"|(?:weight\w*|bias\w*|data|self\s*\.\s*\w+)\s*\.\s*(?:normal_|uniform_|fill_|zero_)\s*\("
+    rf"|{_ASSIGNED_RECEIVER}{_ASSIGNED_PARAMETER}"
 )
 
 # INIT_TRIGGER as one regex is slow (no literal prefix: the engine tries it at every offset).
@@ -24,6 +29,8 @@ _FROM_TORCH_NN = re.compile(r"from\s+torch\s*\.\s*nn(?:\s+import\s*(?:\([^)]*|[^
 _IN_PLACE = tuple(re.compile(name + r"_\s*\(") for name in ("normal", "uniform", "fill", "zero"))
 _BEFORE_IN_PLACE = re.compile(r"(?:weight\w*|bias\w*|data|self\s*\.\s*\w+)\s*\.\s*\Z")
 _LOOK_BACK = 160  # characters of spacing and names a match may span before its anchor word
+_ASSIGNED = re.compile(_ASSIGNED_PARAMETER)
+_BEFORE_ASSIGNED = re.compile(_ASSIGNED_RECEIVER + r"\Z")
 
 
 def has_init_reference(text: str) -> bool:
@@ -37,6 +44,9 @@ def has_init_reference(text: str) -> bool:
         for match in pattern.finditer(text):
             if _BEFORE_IN_PLACE.search(text, max(0, match.start() - _LOOK_BACK), match.start()):
                 return True
+    for match in _ASSIGNED.finditer(text):
+        if _BEFORE_ASSIGNED.search(text, max(0, match.start() - _LOOK_BACK), match.start()):
+            return True
     return False
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 from initlint._lazy import cst
 from initlint.semantic.catalog import (
@@ -20,7 +21,7 @@ from initlint.semantic.catalog import (
     FUNCTIONAL_POOLS,
     TENSOR_METHOD_ACTIVATIONS,
 )
-from initlint.semantic.modules import Layer, ModuleClass, indexed_items, subscript_index
+from initlint.semantic.modules import Layer, ModuleClass, indexed_items, sliced, subscript_index
 from initlint.semantic.values import UNKNOWN, evaluate
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ _PASS_THROUGH_METHODS = frozenset(
     {"view", "reshape", "flatten", "permute", "transpose", "contiguous", "squeeze", "unsqueeze", "float", "to",
      "half", "type_as", "expand", "repeat", "chunk", "split", "mean", "sum"}
 )  # fmt: skip
+_MAX_UNROLLED = 32  # members of a container run one by one in a forward loop
 _PASS_THROUGH_TORCH = frozenset(
     {"flatten", "cat", "concat", "stack", "reshape", "squeeze", "unsqueeze", "permute", "transpose"}
 )
@@ -144,8 +146,16 @@ class _ForwardInterpreter:
                 self._block(statement.orelse.body)
             self._merge(after_body)
         elif isinstance(statement, cst.For):
-            layers = self._layers_of_iterable(statement.iter)
             bound = statement.target.value if isinstance(statement.target, cst.Name) else None
+            members = self._members_in_order(statement.iter)
+            if bound and members is not None and not _jumps(self.model, statement.body):
+                # `for layer in self.layers[:-1]` over distinct layers: each one in turn, in order.
+                for member in members:
+                    self.layer_vars[bound] = [member]
+                    self._block(statement.body)
+                self.layer_vars.pop(bound, None)
+                return
+            layers = self._layers_of_iterable(statement.iter)
             if bound and layers:
                 self.layer_vars[bound] = layers
             before = dict(self.env)
@@ -273,6 +283,9 @@ class _ForwardInterpreter:
         if isinstance(func, cst.Subscript):
             container = self._called_layers(func.value)
             if container and len(container) == 1:
+                part = sliced(container[0].items, func, lambda node: evaluate(self.model, node))
+                if part is not None:
+                    return part  # `for layer in self.layers[:-1]`
                 return indexed_items(self.model, container[0], subscript_index(func))
             return None
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
@@ -280,11 +293,27 @@ class _ForwardInterpreter:
             return [layer] if layer is not None else None
         return None
 
+    def _members_in_order(self, node: cst.BaseExpression) -> list[Layer] | None:
+        """The members of a container (or a slice of one) when each is one module, in order."""
+        layers = self._called_layers(node)
+        if not layers:
+            return None
+        if len(layers) == 1 and layers[0].type_name in ("ModuleList", "Sequential"):
+            layers = layers[0].items
+        elif not (isinstance(node, cst.Subscript) and isinstance(node.slice[0].slice, cst.Slice)):
+            return None
+        if not layers or len(layers) > _MAX_UNROLLED or any(layer.repeat != 1 for layer in layers):
+            return None
+        return layers
+
     def _layers_of_iterable(self, node: cst.BaseExpression) -> list[Layer]:
         layers = self._called_layers(node)
         if layers and len(layers) == 1 and layers[0].type_name in ("ModuleList", "Sequential"):
             items = layers[0].items
             return items if items and len({i.type_name for i in items}) == 1 else []
+        if isinstance(node, cst.Subscript) and isinstance(node.slice[0].slice, cst.Slice):
+            # `for layer in self.layers[:-1]`: the slice of a container of one layer type
+            return layers if layers and len({i.type_name for i in layers}) == 1 else []
         return []
 
     def _apply_layers(self, layers: list[Layer], value: Value, call: cst.CSTNode) -> Value:
@@ -317,6 +346,8 @@ class _ForwardInterpreter:
             return self._normalize(value)
         if category in ("dropout", "pool"):
             return value
+        if layer.custom is not None and shape_only(self.model, layer.custom):
+            return value  # a `Reshape` / `View` / `Flatten` module of this file: the signal passes as is
         if layer.parametric and layer.category != "rnn":
             for carried in value:
                 if carried.activation is None and not carried.normed and not carried.merged:
@@ -361,6 +392,76 @@ class _ForwardInterpreter:
         for carried in value:
             if carried.activation is None and not carried.normed and not carried.merged:
                 self.flow.record(carried.layer, Follower("unknown"))
+
+
+_SHAPE_METHODS = frozenset(
+    {"view", "reshape", "flatten", "unflatten", "permute", "transpose", "contiguous", "squeeze", "unsqueeze",
+     "movedim", "swapaxes", "view_as", "reshape_as", "t"}
+)  # fmt: skip
+_SHAPE_FUNCTIONS = frozenset(
+    {"torch.flatten", "torch.reshape", "torch.squeeze", "torch.unsqueeze", "torch.permute", "torch.transpose",
+     "torch.movedim", "torch.swapaxes", "einops.rearrange"}
+)  # fmt: skip
+_shape_cache: WeakKeyDictionary[SemanticModel, dict[str, bool]] = WeakKeyDictionary()
+
+
+def shape_only(model: SemanticModel, cls: ModuleClass) -> bool:
+    """The class's ``forward(self, x)`` only reshapes its input (``return x.view(x.size(0), -1)``,
+    ``x = x.permute(0, 2, 1); return x``): as a layer it is transparent, like ``nn.Flatten``."""
+    cached = _shape_cache.setdefault(model, {})
+    if cls.name not in cached:
+        cached[cls.name] = _shape_only(model, cls)
+    return cached[cls.name]
+
+
+def _shape_only(model: SemanticModel, cls: ModuleClass) -> bool:
+    forward = cls.forward
+    if forward is None or not isinstance(forward.body, cst.IndentedBlock):
+        return False
+    params = forward.params
+    if isinstance(params.star_arg, cst.Param) or params.star_kwarg or params.kwonly_params or params.posonly_params:
+        return False
+    if len(params.params) != 2 or any(p.default is not None for p in params.params):
+        return False
+    shaped = {params.params[1].name.value}
+    statements = list(forward.body.body)
+    for index, statement in enumerate(statements):
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            return False
+        small = statement.body[0]
+        if index == 0 and isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString):
+            continue  # the docstring
+        if isinstance(small, cst.Return):
+            return index == len(statements) - 1 and small.value is not None and _reshaped(model, small.value, shaped)
+        if not (
+            isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)
+        ):
+            return False
+        if not _reshaped(model, small.value, shaped):
+            return False
+        shaped.add(small.targets[0].target.value)
+    return False
+
+
+def _reshaped(model: SemanticModel, node: cst.BaseExpression, shaped: set[str]) -> bool:
+    """``node`` is one of the ``shaped`` names, reshaped (its arguments only give sizes)."""
+    if isinstance(node, cst.Name):
+        return node.value in shaped
+    if not isinstance(node, cst.Call):
+        return False
+    func = node.func
+    if isinstance(func, cst.Attribute) and func.attr.value in _SHAPE_METHODS and model.qualified_name(func) is None:
+        return _reshaped(model, func.value, shaped)
+    if model.qualified_name(func) in _SHAPE_FUNCTIONS and node.args and node.args[0].keyword is None:
+        return not node.args[0].star and _reshaped(model, node.args[0].value, shaped)
+    return False
+
+
+def _jumps(model: SemanticModel, body: cst.CSTNode) -> bool:
+    """A ``break`` / ``continue`` in a loop body: its iterations do not simply run in turn."""
+    return any(True for _ in model.nodes_within(body, cst.Break)) or any(
+        True for _ in model.nodes_within(body, cst.Continue)
+    )
 
 
 def _merged(value: Iterable[Carried]) -> Value:

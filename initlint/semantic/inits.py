@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 
 from initlint._lazy import cst
 from initlint.semantic.catalog import LAYERS
+from initlint.semantic.drawn import drawn
 from initlint.semantic.modules import Layer, ModuleClass, indexed_items, subscript_index
+from initlint.semantic.receivers import named_member, receivers, subtree
 from initlint.semantic.schemes import SIGNATURES, TENSOR_METHODS, Scheme, bind_arguments, canonical, parse_scheme
 from initlint.semantic.values import string_value
 
@@ -46,6 +48,9 @@ class InitSite:
     owner: ModuleClass | None = None  # class whose method holds the call
     function_node: cst.FunctionDef | None = None
     class_parameter: str | None = None  # `self.<name>` when the target is a parameter of the class
+    # The random draw the tensor is assigned or copied (`m.weight.data = torch.randn(o, i) * 0.01`):
+    # `call` is then the sampling call, the scheme that of the draw, and there is no call to rewrite.
+    drawn: cst.BaseExpression | None = None
 
     @property
     def reaches_unknown(self) -> bool:
@@ -79,7 +84,11 @@ def find_init_sites(model: SemanticModel) -> list[InitSite]:
     finder = _InitFinder(model)
     sites = []
     for call in model.nodes(cst.Call):
-        site = finder.site(call)
+        site = finder.site(call) or finder.copied(call)
+        if site is not None:
+            sites.append(site)
+    for assign in model.nodes(cst.Assign):
+        site = finder.assigned(assign)
         if site is not None:
             sites.append(site)
     return sites
@@ -94,7 +103,6 @@ def strip_data(node: cst.BaseExpression) -> tuple[cst.BaseExpression, bool]:
 class _InitFinder:
     def __init__(self, model: SemanticModel) -> None:
         self.model = model
-        self._applied: dict[cst.CSTNode, list[ModuleClass | None]] | None = None
 
     # -- which calls are init calls -------------------------------------------------------------
     def site(self, call: cst.Call) -> InitSite | None:
@@ -128,6 +136,45 @@ class _InitFinder:
             arguments=arguments, target=target, via_data=via_data, tensor_method=tensor_method,
             param=target.attr.value if isinstance(target, cst.Attribute) else None,
             owner=model.class_of(call), function_node=enclosing,
+        )  # fmt: skip
+        self._resolve_target(site)
+        return site
+
+    # -- random draws assigned or copied into a parameter ----------------------------------------
+    def assigned(self, assign: cst.Assign) -> InitSite | None:
+        """``X.weight.data = <draw>`` / ``X.weight = nn.Parameter(<draw>)``."""
+        if len(assign.targets) != 1:
+            return None
+        return self._drawn_site(assign.targets[0].target, assign.value, None)
+
+    def copied(self, call: cst.Call) -> InitSite | None:
+        """``X.weight.data.copy_(<draw>)``."""
+        func = call.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value == "copy_" and len(call.args) == 1):
+            return None
+        if call.args[0].keyword is not None or call.args[0].star:
+            return None
+        return self._drawn_site(func.value, call.args[0].value, call)
+
+    def _drawn_site(
+        self, tensor: cst.BaseExpression, value: cst.BaseExpression, call: cst.Call | None
+    ) -> InitSite | None:
+        target, via_data = strip_data(tensor)
+        if not isinstance(target, cst.Attribute) or not _parameter_name(target.attr.value):
+            return None
+        if isinstance(target.value, cst.Name) and target.value.value == "self":
+            return None  # the class creating its own parameter, not an init of a layer's
+        if "rand" not in self.model.code(value) and "normal" not in self.model.code(value):
+            return None  # cheap gate: every draw names a sampler
+        enclosing = self.model.enclosing(value, cst.FunctionDef)
+        draw = drawn(self.model, value, _defaults(self.model, enclosing))
+        if draw is None:
+            return None
+        scheme = draw.scheme()
+        site = InitSite(
+            call=call or draw.call, function=scheme.function, scheme=scheme, arguments={"tensor": tensor},
+            target=target, via_data=via_data, tensor_method=True, param=target.attr.value,
+            owner=self.model.class_of(value), function_node=enclosing, drawn=value,
         )  # fmt: skip
         self._resolve_target(site)
         return site
@@ -174,12 +221,19 @@ class _InitFinder:
             container = self._layers_of_expression(node.value, owner)
             if container and len(container) == 1:
                 return indexed_items(self.model, container[0], subscript_index(node))
+        if isinstance(node, cst.Attribute):
+            # `self.net.fc1`: a named item of a Sequential(OrderedDict(...)), a layer of a submodule
+            container = self._layers_of_expression(node.value, owner)
+            if container and len(container) == 1:
+                members = [m for m in named_member(container[0], node.attr.value) if isinstance(m, Layer)]
+                return members or None
         return None
 
     def _resolve_module_variable(self, site: InitSite, name: cst.Name) -> None:
         model = self.model
         dispatch = _dispatch_at(model, site.call, name.value)
         function = site.function_node
+        found = receivers(model)
         # A loop variable: over listed layers, or over self.modules().
         for ancestor in model.ancestors(site.call):
             if isinstance(ancestor, cst.For) and _binds(ancestor.target, name.value):
@@ -190,13 +244,17 @@ class _InitFinder:
                     site.dispatch = dispatch
                     return
                 receiver = _module_iterator_receiver(iterable)
-                if receiver == "self" and site.owner is not None:
-                    site.layers = _narrow(list(site.owner.all_layers()), dispatch)
-                    site.dispatch = dispatch
+                if receiver is None:
                     return
-                if receiver is not None:
-                    site.dispatch = dispatch
+                site.dispatch = dispatch
+                if isinstance(receiver, cst.Name) and receiver.value == "self":
+                    if site.owner is not None:
+                        site.layers = _narrow(list(site.owner.all_layers()), dispatch)
                     return
+                if _iterator_method(iterable) in ("modules", "named_modules"):
+                    # `for m in module.modules()` in a helper called as `init_weights(self)`.
+                    layers = [x for value in found.values(receiver, site.call) for x in subtree(value)]
+                    site.layers = _narrow(layers, dispatch)
                 return
             if isinstance(ancestor, cst.FunctionDef):
                 break
@@ -204,80 +262,36 @@ class _InitFinder:
         lambda_node = model.enclosing(site.call, cst.Lambda)
         holder: cst.CSTNode | None = lambda_node if lambda_node is not None else function
         if holder is None or not _has_parameter(holder, name.value):
+            # A name bound to a layer the class keeps: `fc = nn.Linear(...); init(fc.weight)`.
+            values = found.values(name, site.call)
+            site.layers = [v for v in values if isinstance(v, Layer) and v.category != "container"]
             return
         site.dispatch = dispatch
-        receivers = self.applied_to(holder)
-        if receivers is None:
+        applied = found.apply_receivers(holder)
+        # Called directly with a layer: `init_layer(self.fc)` reaches fc itself.
+        direct = [v for v in found.parameter_values(holder, name.value) if isinstance(v, Layer)]
+        if applied is None and not direct:
             if isinstance(holder, cst.FunctionDef) and holder.name.value in APPLIED_BY_CONVENTION:
-                receivers = list(model.module_classes.values())
+                applied = [list(cls.all_layers()) for cls in model.module_classes.values()]
             else:
                 return
         layers: list[Layer] = []
-        for receiver in receivers:
-            layers += receiver.all_layers()
-        site.layers = _narrow(layers, dispatch)
+        for receiver_layers in applied or []:
+            layers += receiver_layers
+        site.layers = _narrow(layers + direct, dispatch)
 
-    def applied_to(self, holder: cst.CSTNode) -> list[ModuleClass] | None:
-        """Classes of this file a function or lambda is given to with ``.apply``; None when it
-        is never given to ``.apply`` here. See ``applied_to_unknown`` for other receivers."""
-        self._index_apply_calls()
-        assert self._applied is not None
-        receivers = self._applied.get(holder)
-        return None if receivers is None else [r for r in receivers if r is not None]
+    def applied_to(self, holder: cst.CSTNode) -> list[list[Layer]] | None:
+        """For each ``X.apply(fn)`` of this file whose ``fn`` is ``holder``, the layers ``X``
+        holds; None when ``holder`` is never given to ``.apply`` here."""
+        return receivers(self.model).apply_receivers(holder)
 
     def applied_to_unknown(self, holder: cst.CSTNode) -> bool:
-        """The function is also given to ``.apply`` of a module this file does not define."""
-        self._index_apply_calls()
-        assert self._applied is not None
-        return None in self._applied.get(holder, [])
+        """The function is also given to ``.apply`` of a module this file does not resolve."""
+        return any(not layers for layers in self.applied_to(holder) or [])
 
-    def _index_apply_calls(self) -> None:
-        if self._applied is not None:
-            return
-        self._applied = {}
-        for call in self.model.nodes(cst.Call):
-            if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == "apply" and len(call.args) == 1):
-                continue
-            function = self._function_of(call.args[0].value, call)
-            if function is None:
-                continue
-            self._applied.setdefault(function, []).append(self._receiver_class(call.func.value, call))
 
-    def _function_of(self, node: cst.BaseExpression, context: cst.CSTNode) -> cst.CSTNode | None:
-        model = self.model
-        if isinstance(node, cst.Lambda):
-            return node
-        if isinstance(node, cst.Call) and model.qualified_name(node.func) == "functools.partial" and node.args:
-            return self._function_of(node.args[0].value, context)
-        if isinstance(node, cst.Name):
-            for definition in model.nodes(cst.FunctionDef):
-                if definition.name.value == node.value and model.enclosing(definition, cst.ClassDef) is None:
-                    return definition
-            return None
-        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
-            owner = model.class_of(context)
-            if owner is not None:
-                return owner.methods.get(node.attr.value)
-        return None
-
-    def _receiver_class(self, node: cst.BaseExpression, context: cst.CSTNode) -> ModuleClass | None:
-        model = self.model
-        if isinstance(node, cst.Name) and node.value == "self":
-            return model.class_of(context)
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name):
-            return model.module_classes.get(node.func.value)
-        if isinstance(node, cst.Name):
-            # `model = Net(); model.apply(fn)`: the one assignment of that name in this file.
-            found = None
-            for assign in model.nodes(cst.Assign):
-                for target in assign.targets:
-                    if isinstance(target.target, cst.Name) and target.target.value == node.value:
-                        if found is not None:
-                            return None
-                        found = assign.value
-            if isinstance(found, cst.Call) and isinstance(found.func, cst.Name):
-                return model.module_classes.get(found.func.value)
-        return None
+def _parameter_name(name: str) -> bool:
+    return name in ("weight", "bias") or name.startswith(("weight_", "bias_"))
 
 
 def _defaults(model: SemanticModel, function: cst.FunctionDef | None) -> dict[str, object]:
@@ -318,17 +332,20 @@ def _listed_layers(finder: _InitFinder, iterable: cst.BaseExpression, owner: Mod
     return None
 
 
-def _module_iterator_receiver(iterable: cst.BaseExpression) -> str | None:
-    """``self`` for ``self.modules()``; another dotted text for ``model.modules()``."""
+def _module_iterator_receiver(iterable: cst.BaseExpression) -> cst.BaseExpression | None:
+    """``self`` for ``self.modules()``, ``module`` for ``module.modules()`` (any receiver)."""
+    if _iterator_method(iterable) is not None:
+        return iterable.func.value  # type: ignore[attr-defined]
+    return None
+
+
+def _iterator_method(iterable: cst.BaseExpression) -> str | None:
     if (
         isinstance(iterable, cst.Call)
         and isinstance(iterable.func, cst.Attribute)
         and iterable.func.attr.value in _MODULE_ITERATORS
     ):
-        receiver = iterable.func.value
-        if isinstance(receiver, cst.Name):
-            return receiver.value
-        return "?"
+        return iterable.func.attr.value
     return None
 
 

@@ -256,10 +256,53 @@ class SemanticModel:
         name in ``torch.nn.init`` (``"normal_"``); else None."""
         qualified = self.qualified_name(func)
         if qualified is None:
+            return self._assigned_init_function(func)
+        return self._imported_init_function(qualified)
+
+    def _imported_init_function(self, qualified: str | None) -> str | None:
+        if qualified is None:
             return None
         if qualified.startswith(INIT_MODULE + ".") and qualified.count(".") == 3:
             return qualified.rsplit(".", 1)[1]
         return self.init_aliases.get(qualified)
+
+    @cached_property
+    def _init_function_names(self) -> frozenset[str]:
+        """Names assigned an imported init function somewhere (``xu = nn.init.xavier_uniform_``)."""
+        names = set()
+        for assign in self.nodes(cst.Assign):
+            value = assign.value
+            if not isinstance(value, (cst.Name, cst.Attribute)):
+                continue
+            if self._imported_init_function(self.qualified_name(value)):
+                names.update(t.target.value for t in assign.targets if isinstance(t.target, cst.Name))
+        return frozenset(names)
+
+    def _assigned_init_function(self, func: cst.BaseExpression) -> str | None:
+        """``xu(w)`` after ``xu = xavier_uniform_``: the init function a name is bound to, when
+        the scope it is read in (or the module, when no enclosing function binds it) binds it
+        once, by that assignment, before the read."""
+        if not isinstance(func, cst.Name) or func.value not in self._init_function_names:
+            return None
+        from initlint.semantic.instances import local_bindings
+
+        name = func.value
+        scopes = [a for a in self.ancestors(func) if isinstance(a, (cst.FunctionDef, cst.Lambda))]
+        for scope in (*scopes, self.module):
+            values = local_bindings(self, scope, name)
+            if values is None or len(values) > 1:
+                return None
+            if not values:
+                continue
+            value = values[0]
+            if isinstance(value, cst.Name) and value.value == name:
+                return None
+            if scope is not self.module and not self.precedes(value, func):
+                return None
+            if any(d.name.value == name for d in (*self.nodes(cst.FunctionDef), *self.nodes(cst.ClassDef))):
+                return None
+            return self._imported_init_function(self.qualified_name(value))
+        return None
 
     def reference_to(self, qualified: str) -> tuple[str, list[Edit]] | None:
         """Code that names ``qualified`` from this file, reusing its imports; when no import

@@ -4,19 +4,22 @@ of ``nn.Sequential`` contents, lists built in loops, ModuleList and ModuleDict).
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 from initlint._lazy import cst
 from initlint.semantic.catalog import ACTIVATION_MODULES, LAYERS, LayerKind
+from initlint.semantic.sequences import Sequences, scalar_value, sequence_value
 from initlint.semantic.values import UNKNOWN, evaluate
 
 if TYPE_CHECKING:
     from initlint.semantic.model import SemanticModel
 
 _MODULE_BASES = ("torch.nn.Module", "torch.nn.modules.module.Module")
+_ORDERED_DICTS = ("collections.OrderedDict", "typing.OrderedDict")
+_UNROLL_BUDGET = 128  # loop iterations unrolled per class
 
 
 @dataclass(eq=False)
@@ -191,13 +194,22 @@ class _LayerBuilder:
         self.names: dict[str, object] = {}
         self.lists: dict[str, list[Layer]] = {}
         self.loop_counts: list[int | None] = []
+        self.sequences: Sequences = {}  # local names bound to constant sequences (layer sizes)
+        self.layer_names: dict[str, cst.Call] = {}  # `fc = nn.Linear(...)`: local names of layers
+        self.dicts: dict[str, list[tuple[str | None, list[Layer]]]] = {}  # local OrderedDicts of layers
+        self.unrolled: list[set[str]] = []  # names bound by the loops being unrolled
+        self.unroll_budget = _UNROLL_BUDGET
 
     def build(self) -> None:
         init = self.cls.init
         if init is None:
             return
         self.names = _param_defaults(self.model, init)
+        self.sequences = _sequence_defaults(self.model, init)
         self._block(init.body)
+
+    def _value(self, node: cst.BaseExpression) -> object:
+        return scalar_value(self.model, node, self.names, self.sequences)
 
     def _block(self, body: cst.BaseSuite) -> None:
         statements = body.body if isinstance(body, cst.IndentedBlock) else [body]
@@ -209,9 +221,26 @@ class _LayerBuilder:
             for small in statement.body:
                 self._small(small)
         elif isinstance(statement, cst.For):
+            iterations = self._unrollable(statement.target, statement.iter, statement.body)
+            if iterations is not None:
+                # `for a, b in zip(sizes[:-1], sizes[1:])`: one layer per iteration, each its own widths.
+                self.unrolled.append(_bound_names(statement.target))
+                for value in iterations:
+                    self._bind(statement.target, value)
+                    self._block(statement.body)
+                self.unrolled.pop()
+                return
             self.loop_counts.append(range_count(self.model, statement.iter, self.names))
             self._block(statement.body)
             self.loop_counts.pop()
+        elif isinstance(statement, cst.If) and self._decided(statement.test) is not None:
+            # In an unrolled loop, `if i < len(sizes) - 2:` is known per iteration.
+            if self._decided(statement.test):
+                self._block(statement.body)
+            elif isinstance(statement.orelse, cst.If):
+                self._statement(statement.orelse)
+            elif isinstance(statement.orelse, cst.Else):
+                self._block(statement.orelse.body)
         elif isinstance(statement, (cst.If, cst.With, cst.Try)):
             self._block(statement.body)
             orelse = getattr(statement, "orelse", None)
@@ -219,6 +248,46 @@ class _LayerBuilder:
                 self._statement(orelse)
             elif isinstance(orelse, cst.Else):
                 self._block(orelse.body)
+
+    def _unrollable(
+        self, target: cst.BaseExpression, iterable: cst.BaseExpression, body: cst.CSTNode
+    ) -> tuple[object, ...] | None:
+        """The iterations of a loop worth unrolling: its names are read in the body (each
+        iteration builds something different) and the sequence it runs over is known."""
+        names = _bound_names(target)
+        if not names:
+            return None
+        if not any(name.value in names for name in self.model.nodes_within(body, cst.Name)):
+            return None
+        iterations = sequence_value(self.model, iterable, self.names, self.sequences)
+        if not iterations or not all(_fits(target, value) for value in iterations):
+            return None
+        if len(iterations) > self.unroll_budget:
+            return None  # nested loops in a large model: keep them templates
+        self.unroll_budget -= len(iterations)
+        return iterations
+
+    def _bind(self, target: cst.BaseExpression, value: object) -> None:
+        if isinstance(target, cst.Name):
+            self.names.pop(target.value, None)
+            self.sequences.pop(target.value, None)
+            if isinstance(value, tuple):
+                self.sequences[target.value] = value
+            elif value is not UNKNOWN:
+                self.names[target.value] = value
+        elif isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, tuple):
+            for element, part in zip(target.elements, value, strict=True):
+                self._bind(element.value, part)
+
+    def _decided(self, test: cst.BaseExpression) -> bool | None:
+        """The value of an ``if`` test inside an unrolled loop that reads the loop's names."""
+        if not self.unrolled:
+            return None
+        looped = set().union(*self.unrolled)
+        if not any(name.value in looped for name in _names_in(test)):
+            return None
+        value = self._value(test)
+        return value if isinstance(value, bool) else None
 
     def _small(self, small: cst.BaseSmallStatement) -> None:
         if isinstance(small, (cst.Assign, cst.AnnAssign)):
@@ -241,6 +310,11 @@ class _LayerBuilder:
                 value = call.args[-1].value
                 items = self._layers_of_sequence(value, "") if method == "extend" else self._layer_list(value, "")
                 self.lists[owner] += items
+            elif owner in self.dicts:
+                self.dicts.pop(owner)  # `d.update(...)` and the like: its contents are no longer known
+            elif owner in self.layer_names:
+                # `extra.insert(0, ...)` on a local ModuleList: its members are no longer the literal ones
+                self.layer_names.pop(owner)
             elif owner == "self" and method in ("add_module", "register_module", "register_parameter"):
                 self.cls.opaque = True
         elif self.model.is_builtin(func, "setattr"):
@@ -255,13 +329,37 @@ class _LayerBuilder:
                 for left, right in zip(target.elements, value.elements, strict=True):
                     self._assign(left.value, right.value, statement)
             return
+        if (
+            isinstance(target, cst.Subscript)
+            and isinstance(target.value, cst.Name)
+            and target.value.value in self.dicts
+        ):
+            # `layers["fc1"] = nn.Linear(...)` on a local OrderedDict
+            index = subscript_index(target)
+            key = self._value(index) if index is not None else UNKNOWN
+            name = target.value.value
+            self.dicts[name].append((key if isinstance(key, str) else None, self._layer_list(value, "")))
+            return
         if isinstance(target, cst.Name):
+            self.layer_names.pop(target.value, None)
+            self.dicts.pop(target.value, None)
+            sequence = sequence_value(self.model, value, self.names, self.sequences)
+            if sequence is not None:
+                self.sequences[target.value] = sequence
+            else:
+                self.sequences.pop(target.value, None)
+            entries = self._ordered_dict(value)
+            if entries is not None:
+                self.dicts[target.value] = entries
+                return
             if isinstance(value, (cst.List, cst.Tuple)) or (
                 isinstance(value, cst.Call) and self.model.is_builtin(value.func, "list") and not value.args
             ):
                 self.lists[target.value] = self._layers_of_sequence(value, "")
                 return
-            constant = evaluate(self.model, value, self.names)
+            if isinstance(value, cst.Call) and self._constructor(value):
+                self.layer_names[target.value] = value
+            constant = self._value(value)
             if constant is not UNKNOWN:
                 self.names[target.value] = constant
             else:
@@ -305,7 +403,23 @@ class _LayerBuilder:
             return out
         if isinstance(value, cst.Name) and value.value in self.lists:
             return list(self.lists[value.value])
+        if isinstance(value, cst.Subscript) and isinstance(value.value, cst.Name) and value.value.value in self.lists:
+            # `nn.Sequential(*layers[:-1])`: drop the trailing activation
+            return sliced(self.lists[value.value.value], value, lambda node: self._value(node)) or []
         if isinstance(value, (cst.ListComp, cst.GeneratorExp)):
+            for_in = value.for_in
+            iterations = None
+            if for_in.inner_for_in is None and not for_in.ifs:
+                iterations = self._unrollable(for_in.target, for_in.iter, value.elt)
+            if iterations is not None:
+                # `[nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])]`
+                saved = dict(self.names), dict(self.sequences)
+                unrolled: list[Layer] = []
+                for iteration in iterations:
+                    self._bind(for_in.target, iteration)
+                    unrolled += self._layer_list(value.elt, path)
+                self.names, self.sequences = saved
+                return unrolled
             layers = self._layer_list(value.elt, path)
             count = _loop_count(self.model, value.for_in, self.names)
             for layer in layers:
@@ -315,7 +429,35 @@ class _LayerBuilder:
             return self._layers_of_sequence(value.left, path) + self._layers_of_sequence(value.right, path)
         return []
 
+    def _constructor(self, call: cst.Call) -> bool:
+        qualified = self.model.qualified_name(call.func)
+        if qualified and qualified.startswith("torch.nn.") and qualified.rsplit(".", 1)[1] in LAYERS:
+            return True
+        return isinstance(call.func, cst.Name) and call.func.value in self.classes
+
+    def _ordered_dict(self, value: cst.BaseExpression) -> list[tuple[str | None, list[Layer]]] | None:
+        """The named layers of ``OrderedDict([("fc1", nn.Linear(...)), ...])`` (or ``OrderedDict()``)."""
+        if not isinstance(value, cst.Call) or self.model.qualified_name(value.func) not in _ORDERED_DICTS:
+            return None
+        if not value.args:
+            return []
+        if len(value.args) != 1 or value.args[0].keyword is not None or value.args[0].star:
+            return None
+        pairs = value.args[0].value
+        if not isinstance(pairs, (cst.List, cst.Tuple)):
+            return None
+        entries: list[tuple[str | None, list[Layer]]] = []
+        for element in pairs.elements:
+            pair = element.value
+            if not isinstance(pair, cst.Tuple) or len(pair.elements) != 2 or isinstance(element, cst.StarredElement):
+                return None
+            key = self._value(pair.elements[0].value)
+            entries.append((key if isinstance(key, str) else None, self._layer_list(pair.elements[1].value, "")))
+        return entries
+
     def _layer(self, value: cst.BaseExpression, path: str) -> Layer | None:
+        if isinstance(value, cst.Name) and value.value in self.layer_names:
+            value = self.layer_names[value.value]  # `fc = nn.Linear(...); layers.append(fc)`
         if not isinstance(value, cst.Call):
             return None
         qualified = self.model.qualified_name(value.func)
@@ -335,8 +477,14 @@ class _LayerBuilder:
             layer.args = self._arguments(value, kind)
         if type_name in ("Sequential", "ModuleList"):
             items: list[Layer] = []
+            keys: list[str | None] = []
             arguments = [a for a in value.args if a.keyword is None]
-            if type_name == "ModuleList" and arguments:
+            named = self._named_items(arguments) if type_name == "Sequential" else None
+            if named is not None:
+                for key, layers in named:
+                    items += layers
+                    keys += [key] * len(layers)
+            elif type_name == "ModuleList" and arguments:
                 items = self._layers_of_sequence(arguments[0].value, path)
             else:
                 for arg in arguments:
@@ -346,9 +494,21 @@ class _LayerBuilder:
                         else self._layer_list(arg.value, path)
                     )
             for index, item in enumerate(items):
-                item.path = f"{path}.{index}" if item.repeat == 1 else f"{path}.*"
+                key = keys[index] if index < len(keys) else None
+                _rename(
+                    item, f"{path}.{key}" if key is not None else f"{path}.{index}" if item.repeat == 1 else f"{path}.*"
+                )
             layer.items = items
         return layer
+
+    def _named_items(self, arguments: list[cst.Arg]) -> list[tuple[str | None, list[Layer]]] | None:
+        """``nn.Sequential(OrderedDict(...))``: its items with their names."""
+        if len(arguments) != 1 or arguments[0].star:
+            return None
+        argument = arguments[0].value
+        if isinstance(argument, cst.Name) and argument.value in self.dicts:
+            return self.dicts[argument.value]
+        return self._ordered_dict(argument)
 
     def _arguments(self, call: cst.Call, kind: LayerKind) -> dict[str, object]:
         args: dict[str, object] = {}
@@ -366,10 +526,69 @@ class _LayerBuilder:
                 name = arg.keyword.value
             if name is None:
                 continue
-            value = evaluate(self.model, arg.value, self.names)
+            value = self._value(arg.value)
             if value is not UNKNOWN:
                 args[name] = value
         return args
+
+
+def _rename(layer: Layer, path: str) -> None:
+    """Give ``layer`` its path in its container, and its own members theirs below it."""
+    old = layer.path
+    layer.path = path
+    for item in layer.items:
+        if item.path.startswith(old + "."):
+            _rename(item, path + item.path[len(old) :])
+
+
+def _sequence_defaults(model: SemanticModel, function: cst.FunctionDef) -> Sequences:
+    """Parameters whose default is a constant sequence (``sizes=(64, 64, 10)``)."""
+    out: Sequences = {}
+    for param in (*function.params.params, *function.params.kwonly_params):
+        if param.default is not None:
+            value = sequence_value(model, param.default, {}, {})
+            if value is not None:
+                out[param.name.value] = value
+    return out
+
+
+def _bound_names(target: cst.BaseExpression) -> set[str]:
+    """The names a loop target binds; empty when it binds anything else (``self.x``, ``a[i]``)."""
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        out: set[str] = set()
+        for element in target.elements:
+            if isinstance(element, cst.StarredElement):
+                return set()
+            inner = _bound_names(element.value)
+            if not inner:
+                return set()
+            out |= inner
+        return out
+    return set()
+
+
+def _fits(target: cst.BaseExpression, value: object) -> bool:
+    """``value`` unpacks into ``target`` (a name takes anything, a tuple the same length)."""
+    if isinstance(target, cst.Name):
+        return True
+    if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, tuple):
+        return len(target.elements) == len(value) and all(
+            _fits(e.value, v) for e, v in zip(target.elements, value, strict=True)
+        )
+    return False
+
+
+def _names_in(node: cst.CSTNode) -> list[cst.Name]:
+    out: list[cst.Name] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            out.append(current)
+        stack.extend(current.children)
+    return out
 
 
 def _loop_count(model: SemanticModel, for_in: cst.CompFor, names: dict[str, object]) -> int | None:
@@ -391,6 +610,27 @@ def range_count(model: SemanticModel, node: cst.BaseExpression, names: dict[str,
     if len(values) == 2:
         return max(values[1] - values[0], 0)  # type: ignore[operator]
     return None
+
+
+def sliced(
+    items: list[Layer], node: cst.Subscript, value: Callable[[cst.BaseExpression], object]
+) -> list[Layer] | None:
+    """``items[a:b]`` for a subscript with a constant slice, when every item is one module
+    (no template of a loop that ran an unknown number of times)."""
+    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Slice):
+        return None
+    if any(item.repeat != 1 for item in items):
+        return None
+    part = node.slice[0].slice
+    bounds: list[int | None] = []
+    for bound in (part.lower, part.upper, part.step):
+        number = None if bound is None else value(bound)
+        if bound is not None and not (isinstance(number, int) and not isinstance(number, bool)):
+            return None
+        bounds.append(number)  # type: ignore[arg-type]
+    if bounds[2] == 0:
+        return None
+    return items[slice(*bounds)]
 
 
 def indexed_items(model: SemanticModel, container: Layer, index: cst.BaseExpression | None) -> list[Layer] | None:

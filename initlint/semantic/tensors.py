@@ -142,6 +142,14 @@ FRESH_FACTORIES = frozenset(
     }
 )
 PARAMETER_CLASSES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
+# Legacy constructors: `torch.Tensor(3, 3)`, `torch.FloatTensor(data)` return a tensor whatever the arguments.
+LEGACY_CONSTRUCTORS = frozenset(
+    {"Tensor", "FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "LongTensor", "IntTensor",
+     "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor"}
+)  # fmt: skip
+# Layer categories whose `.weight` always exists, and those whose `.bias` may.
+_WEIGHTED = frozenset({"linear", "conv", "embedding"})
+_BIASED = frozenset({"linear", "conv"})
 _MAX_DEPTH = 8
 
 
@@ -248,6 +256,8 @@ def known_tensor(model: SemanticModel, node: cst.BaseExpression, depth: int = 0)
         qualified = model.qualified_name(node.func)
         if qualified is not None:
             head, _, last = qualified.rpartition(".")
+            if head in ("torch", "torch.cuda") and last in LEGACY_CONSTRUCTORS and qualified != "torch.cuda.Tensor":
+                return True
             return (head == "torch" and last in TENSOR_FUNCTIONS) or qualified in PARAMETER_CLASSES
         func = node.func
         return (
@@ -260,6 +270,8 @@ def known_tensor(model: SemanticModel, node: cst.BaseExpression, depth: int = 0)
             return is_weight_or_bias(node.value) or known_tensor(model, node.value, depth + 1)
         if node.attr.value == "T":
             return known_tensor(model, node.value, depth + 1)
+        if node.attr.value in ("weight", "bias"):
+            return _layer_parameter(model, node.value, node.attr.value, depth + 1)
         return False
     if isinstance(node, cst.Subscript):
         return known_tensor(model, node.value, depth + 1)
@@ -267,8 +279,101 @@ def known_tensor(model: SemanticModel, node: cst.BaseExpression, depth: int = 0)
         if model.imports.resolve_name(node.value) is not None:
             return False
         value = single_assignment(model, node)
-        return value is not None and known_tensor(model, value, depth + 1)
+        if value is not None:
+            return known_tensor(model, value, depth + 1)
+        return _every_binding_a_tensor(model, node, depth + 1)
     return False
+
+
+def _every_binding_a_tensor(model: SemanticModel, name: cst.Name, depth: int) -> bool:
+    """Every binding of ``name`` in the scope it is read in is ``name = <tensor>`` (``a`` bound
+    twice to ``torch.Tensor(3, 3).normal_(0, 1)``), one of them before the read. A value that
+    reads ``name`` itself (``a = a.float()``) counts as a tensor: the first binding to run
+    cannot read it, so by induction every value it holds is a tensor."""
+    if name.value in _declared(model) or depth > _MAX_DEPTH:
+        return False
+    bindings = _bindings(model, name.value).get(scope_of(model, name), [])
+    if len(bindings) < 2 or not any(model.precedes(b, name) for b in bindings):
+        return False
+    grounded = False
+    for statement in bindings:
+        if not (
+            isinstance(statement, cst.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0].target, cst.Name)
+        ):
+            return False
+        value = statement.value
+        if known_tensor(model, value, depth + 1):
+            grounded = True
+        elif not _tensor_if(model, value, name.value, depth + 1):
+            return False
+    return grounded
+
+
+def _tensor_if(model: SemanticModel, node: cst.BaseExpression, name: str, depth: int) -> bool:
+    """``node`` is a tensor method chain on ``name`` (``a.float()``, ``a.t()``), given that
+    ``name`` holds a tensor."""
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and depth <= _MAX_DEPTH:
+        if node.func.attr.value not in TENSOR_METHODS:
+            return False
+        node = node.func.value
+        depth += 1
+    return isinstance(node, cst.Name) and node.value == name
+
+
+def _layer_parameter(model: SemanticModel, node: cst.BaseExpression, param: str, depth: int) -> bool:
+    """``node.weight`` / ``node.bias`` is a tensor: ``node`` is a torch.nn layer that has one
+    (``layer = nn.Linear(3, 3)``, ``self.fc`` of a class of this file)."""
+    if depth > _MAX_DEPTH:
+        return False
+    while (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in ("to", "cuda", "cpu", "float", "double", "half")
+    ):
+        node = node.func.value
+    if isinstance(node, cst.Call):
+        return _constructed_with(model, node, param)
+    if isinstance(node, cst.Name) and model.imports.resolve_name(node.value) is None:
+        value = single_assignment(model, node)
+        if value is not None:
+            return _layer_parameter(model, value, param, depth + 1)
+    if not isinstance(node, (cst.Attribute, cst.Subscript)):
+        return False
+    from initlint.semantic.modules import Layer
+    from initlint.semantic.receivers import receivers
+    from initlint.semantic.structure import bias_state
+
+    values = receivers(model).values(node, node)
+    if not values or not all(
+        isinstance(v, Layer) and v.category in (_WEIGHTED if param == "weight" else _BIASED) for v in values
+    ):
+        return False
+    return param == "weight" or all(bias_state(v) is True for v in values)  # type: ignore[arg-type]
+
+
+def _constructed_with(model: SemanticModel, call: cst.Call, param: str) -> bool:
+    """``call`` builds a torch.nn layer that has ``param`` (a bias only when no argument could
+    turn it off)."""
+    from initlint.semantic.catalog import LAYERS
+
+    qualified = model.qualified_name(call.func)
+    if qualified is None or not qualified.startswith("torch.nn."):
+        return False
+    kind = LAYERS.get(qualified.rsplit(".", 1)[1])
+    if kind is None:
+        return False
+    if param == "weight":
+        return kind.category in _WEIGHTED
+    if kind.category not in _BIASED or any(a.star for a in call.args):
+        return False
+    positional = sum(1 for a in call.args if a.keyword is None)
+    keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+    bias = keywords.get("bias")
+    if bias is not None and not (isinstance(bias, cst.Name) and bias.value == "True"):
+        return False
+    return positional <= (2 if kind.category == "linear" else 3)
 
 
 def is_fresh_tensor(model: SemanticModel, node: cst.BaseExpression) -> bool:
