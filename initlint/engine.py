@@ -69,11 +69,15 @@ def candidate_rules(text: str, options: LintOptions) -> list[type[Rule]]:
 def _python_syntax_error(text: str) -> SyntaxError | None:
     """The interpreter's own verdict (fast, C parser); None when it compiles."""
     import ast
+    import warnings
 
     try:
         # Under the default limit, whatever the caller set: CPython scales its C-level AST
         # recursion guard from it, and a raised limit lets a deep file overflow the C stack.
-        with _recursion_limit(PYTHON_DEFAULT_RECURSION_LIMIT):
+        # Warnings (invalid escapes) are the file's business: not shown, and under `-W error`
+        # not mistaken for a syntax error of the file.
+        with _recursion_limit(PYTHON_DEFAULT_RECURSION_LIMIT), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             ast.parse(text)
     except SyntaxError as exc:
         return exc

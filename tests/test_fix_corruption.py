@@ -393,3 +393,18 @@ def test_a_name_bound_otherwise_does_not_resolve_to_the_import(binder: str) -> N
     """`import torch` then `case torch:` (or `del torch`...): later `torch.` may not be torch."""
     text = "import torch\nw = torch.Tensor(n, m)\n" + binder
     assert lint_source(SourceFile("f.py", text, "utf-8"), options_for({"IL103"})) == []
+
+
+def test_warnings_of_the_checked_file_are_not_shown() -> None:
+    """An invalid escape or `1[2]` in the checked file is its own business: neither the check's
+    parse nor the fix's compile() shows the interpreter's warnings (SyntaxWarning on stderr from
+    Python 3.12 on), and under `-W error` they raise nothing."""
+    import warnings
+
+    text = "import torch.nn as nn\ns = '\\d'\nx = 1[2]\nnn.init.normal(w)\n"
+    for action in ("always", "error"):
+        with warnings.catch_warnings(record=True) as shown:
+            warnings.simplefilter(action)
+            assert [f.code for f in lint_source(SourceFile("f.py", text, "utf-8"), options_for({"IL101"}))] == ["IL101"]
+            assert fixed_and_checked(text, {"IL101"}).text == text.replace("normal(", "normal_(")
+        assert [str(w.message) for w in shown] == []

@@ -9,6 +9,7 @@ reported node, and shifted by where the interpreter's parser says that statement
 from __future__ import annotations
 
 import ast
+import warnings
 from typing import TYPE_CHECKING
 
 from initlint._lazy import cst
@@ -56,7 +57,9 @@ class Positions:
             return self._starts  # type: ignore[return-value]
         self._starts = None
         try:
-            body = ast.parse(self.text).body
+            with warnings.catch_warnings():  # the file's invalid escapes: not ours to show
+                warnings.simplefilter("ignore")
+                body = ast.parse(self.text).body
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
         starts: dict[cst.CSTNode, int] = {}
