@@ -340,6 +340,18 @@ def test_il414_follows_child_classes_and_loops():
     assert codes(complete, "IL414") == []
 
 
+def test_il414_an_init_through_an_attribute_covers_each_module_it_may_hold():
+    code = HEAD + (
+        "class Net(nn.Module):\n    def __init__(self, rms=False):\n        super().__init__()\n"
+        "        if rms:\n            self.norm = nn.RMSNorm(4)\n        else:\n            self.norm = nn.LayerNorm(4)\n"
+        "    def reset_parameters(self):\n        nn.init.ones_(self.norm.weight)\n"
+    )
+    assert codes(code + META, "IL414") == [15]  # the LayerNorm's bias
+    assert "`self.norm.bias` (LayerNorm)" in message(code + META, "IL414")
+    covered = code + "        nn.init.zeros_(self.norm.bias)\n" + META
+    assert codes(covered, "IL414") == []
+
+
 @pytest.mark.parametrize(
     ("reset", "after"),
     [

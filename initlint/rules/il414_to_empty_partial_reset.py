@@ -365,16 +365,16 @@ class _Walker:
             return
         if site.param is None:
             raise _GiveUp
-        if site.layers:
-            for layer in site.layers:
-                self.coverage.tensors.add((id(layer.call), site.param))
-            return
         target = site.target
         if isinstance(target, cst.Attribute) and _roots_at_self(target.value):
+            # `self.norm.weight`: every module `self.norm` may hold (both sides of an if/else)
             for module in _modules_of(target.value, tree):
                 self.coverage.tensors.add((id(module.call), site.param))
             return
-        raise _GiveUp
+        if not site.layers:
+            raise _GiveUp
+        for layer in site.layers:
+            self.coverage.tensors.add((id(layer.call), site.param))
 
     def _loop_reset(self, call: cst.Call, variable: str, name: str, tree: list[TreeModule], depth: int) -> None:
         """``for m in self.modules(): if isinstance(m, T): m.reset_parameters()``."""
