@@ -203,6 +203,7 @@ def _report(model: SemanticModel, function: cst.FunctionDef, site: InitSite) -> 
         function.name,
         f"`{name}` initializes `{target}` (line {line}), but nothing calls it: this file never calls, applies or "
         f"names it, and it is {where}, so no other code calls it by convention; the layers it was written for "
-        f"keep PyTorch's default init. Run it (e.g. {use} at the end of `__init__`) or delete it",
+        f"never get this init (they keep PyTorch's default, or whatever other init reaches them). Run it "
+        f"(e.g. {use} at the end of `__init__`) or delete it",
         related=[(site.call, "the init that never runs")],
     )
