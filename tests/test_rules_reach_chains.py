@@ -369,6 +369,8 @@ def test_tensor_of_a_name_rebound_to_its_own_conversion() -> None:
     assert codes(twin, ["IL102"]) == [("IL102", 4)]  # still: every value x can hold at the read is a tensor
     twin = "import torch\nx = torch.zeros(3)\nx = x.tolist()\ny = torch.tensor(x)\n"
     assert codes(twin, ["IL102"]) == []
+    twin = "import torch\nx = x\nx = torch.zeros(3)\ny = torch.tensor(x)\n"  # `x = x` converts nothing
+    assert codes(twin, ["IL102"]) == []
 
 
 def test_tensor_of_a_layer_weight() -> None:

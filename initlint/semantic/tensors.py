@@ -314,12 +314,14 @@ def _every_binding_a_tensor(model: SemanticModel, name: cst.Name, depth: int) ->
 def _tensor_if(model: SemanticModel, node: cst.BaseExpression, name: str, depth: int) -> bool:
     """``node`` is a tensor method chain on ``name`` (``a.float()``, ``a.t()``), given that
     ``name`` holds a tensor."""
+    methods = 0
     while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and depth <= _MAX_DEPTH:
         if node.func.attr.value not in TENSOR_METHODS:
             return False
         node = node.func.value
         depth += 1
-    return isinstance(node, cst.Name) and node.value == name
+        methods += 1
+    return methods > 0 and isinstance(node, cst.Name) and node.value == name
 
 
 def _layer_parameter(model: SemanticModel, node: cst.BaseExpression, param: str, depth: int) -> bool:
