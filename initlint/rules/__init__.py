@@ -31,6 +31,8 @@ from initlint.rules.il407_constant_hidden_weight import ConstantHiddenWeight
 from initlint.rules.il408_classname_dispatch_mismatch import ClassnameDispatchMismatch
 from initlint.rules.il409_bias_truth_test import BiasTruthTest
 from initlint.rules.il410_init_after_weight_norm import InitAfterWeightNorm
+from initlint.rules.il411_init_ignores_module_argument import InitIgnoresModuleArgument
+from initlint.rules.il412_init_result_discarded import InitResultDiscarded
 from initlint.rules.il413_init_misses_layers import InitMissesLayers
 from initlint.rules.il414_to_empty_partial_reset import ToEmptyPartialReset
 from initlint.rules.il415_init_function_never_used import InitFunctionNeverUsed
@@ -66,6 +68,8 @@ ALL_RULES: tuple[type[Rule], ...] = (
     InitBeforeLayers,
     ConstantHiddenWeight,
     InitAfterWeightNorm,
+    InitIgnoresModuleArgument,
+    InitResultDiscarded,
     InitMissesLayers,
     ToEmptyPartialReset,
     InitFunctionNeverUsed,

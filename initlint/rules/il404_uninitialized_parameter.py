@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from initlint._lazy import cst
 from initlint.rules.base import Invalid, Report, Rule
 from initlint.semantic import SemanticModel
+from initlint.semantic.effects import only_reads_argument
 from initlint.semantic.modules import ModuleClass, foreign_module_classes
 from initlint.semantic.structure import referenced_function
 from initlint.semantic.values import string_value
@@ -263,10 +264,10 @@ def _read_only(model: SemanticModel, node: cst.Attribute) -> bool:
         if isinstance(parent, cst.Attribute) and parent.value is top:
             attr = parent.attr.value
             if attr in _METADATA:
-                return True
-            if attr == "data" or (attr.endswith("_") and not attr.startswith("__")):
+                return True  # `.size()`, `.shape`, also through `.data`: `p.data.size()`
+            if attr.endswith("_") and not attr.startswith("__"):
                 return False
-            top = parent
+            top = parent  # `.data` passes through: what is done with it decides
         elif (isinstance(parent, cst.Call) and parent.func is top) or (
             isinstance(parent, cst.Subscript) and parent.value is top
         ):
@@ -276,4 +277,6 @@ def _read_only(model: SemanticModel, node: cst.Attribute) -> bool:
         else:
             break
     parent = model.parent.get(top)
+    if isinstance(parent, cst.Arg) and parent.value is top:
+        return only_reads_argument(model, parent)  # `F.linear(x, self.weight)`, `len(self.w)`
     return isinstance(parent, (cst.BinaryOperation, cst.UnaryOperation, cst.Comparison, cst.ComparisonTarget))
