@@ -165,12 +165,13 @@ class InitMissesLayers(Rule):
     )
 
     def check(self, model: SemanticModel) -> Iterator[Report]:
+        sites = {s.call: s for s in model.init_sites}  # once per file: every unit looks up into it
         for unit, cls, attribute in _children_loops(model):
-            report = _children_finding(model, unit, cls, attribute)
+            report = _children_finding(model, unit, cls, attribute, sites)
             if report is not None:
                 yield report
         for unit, owner in _dispatch_units(model):
-            report = _nothing_finding(model, unit, owner)
+            report = _nothing_finding(model, unit, owner, sites)
             if report is not None:
                 yield report
 
@@ -470,7 +471,9 @@ def _matches(model: SemanticModel, type_name: str, types: tuple[str, ...]) -> bo
 # -- (a) a children() loop that misses the nested layers -----------------------------------------
 
 
-def _children_finding(model: SemanticModel, unit: _Unit, cls: ModuleClass, attribute: str | None) -> Report | None:
+def _children_finding(
+    model: SemanticModel, unit: _Unit, cls: ModuleClass, attribute: str | None, sites: dict[cst.Call, InitSite]
+) -> Report | None:
     tree = module_tree(model, cls)
     if tree is None:
         return None
@@ -483,7 +486,6 @@ def _children_finding(model: SemanticModel, unit: _Unit, cls: ModuleClass, attri
         tree = [m for m in below if all(m.call is not c for c in members)] + direct
     else:
         direct = [m for m in tree if m.direct]
-    sites = {s.call: s for s in model.init_sites}
     branches = _branches(model, unit, sites)
     if not branches:
         return None
@@ -582,8 +584,9 @@ def _containers(model: SemanticModel, tree: list[TreeModule], layers: list[TreeM
 # -- (b) a dispatch that no module of the model passes ---------------------------------------------
 
 
-def _nothing_finding(model: SemanticModel, unit: _Unit, cls: ModuleClass) -> Report | None:
-    sites = {s.call: s for s in model.init_sites}
+def _nothing_finding(
+    model: SemanticModel, unit: _Unit, cls: ModuleClass, sites: dict[cst.Call, InitSite]
+) -> Report | None:
     branches = _branches(model, unit, sites)
     if not branches:
         return None
