@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from fuzzgen.harness import TRAILER, BatchResult, Case, Failure, Tally, fixable_codes, run_batch  # noqa: E402
+from fuzzgen.harness import TRAILER, BatchResult, Case, Failure, Tally, breaking_fixes, fixable_codes, run_batch  # noqa: E402
 from fuzzgen.init_idioms import generate, generate_body  # noqa: E402
 
 SOURCES = ("hypothesmith", "hypothesmith+idiom", "idiom")
@@ -139,18 +139,23 @@ def _exception_place(text: str) -> str:
     return exception.split(":")[0] + where
 
 
-def classify(failure: Failure, workdir: Path) -> str:
+def classify(failure: Failure, workdir: Path, cli: list[str]) -> str:
     if failure.kind == "IL999":
         code = re.search(r"rule (IL\d+)", failure.detail)
         return f"IL999 {code[1] if code else '?'}: {_exception_place(failure.detail)}"
     if failure.kind in ("traceback", "exit", "timeout"):
         return f"{failure.kind}: {_exception_place(failure.detail)}"
     if failure.kind == "second-pass":
-        codes = fixable_codes(failure.fixed or b"", workdir)
+        codes = fixable_codes(failure.fixed or b"", workdir, cli)
         return f"second-pass: fixes still applicable after the first --fix: {','.join(codes) or '-'}"
-    codes = fixable_codes(failure.case.data, workdir)
     first = failure.detail.splitlines()[0] if failure.detail else ""
-    return f"{failure.kind}: fixes {','.join(codes) or '-'}; {re.sub(r'[(].*', '', first)[:80]}"
+    error = re.sub(r"\s*[(].*", "", first)[:80]
+    if failure.kind == "compile":
+        breaking = breaking_fixes(failure.case.data, workdir, cli)
+        if breaking:
+            return f"compile: the fix of {','.join(breaking)} alone breaks compile(); {error}"
+        return f"compile: fixes {','.join(fixable_codes(failure.case.data, workdir, cli)) or '-'} together; {error}"
+    return f"{failure.kind}: fixes {','.join(fixable_codes(failure.case.data, workdir, cli)) or '-'}; {error}"
 
 
 def save(failure: Failure, out: Path, key: str) -> None:
@@ -225,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
                 result: BatchResult = run_batch(batch, workdir, cli, jobs=options.jobs)
                 tallies.setdefault(batch[0].source, Tally()).add(result.tally)
                 for failure in result.failures:
-                    key = classify(failure, workdir)
+                    key = classify(failure, workdir, cli)
                     classes[key].append(failure.case.name)
                     save(failure, out, key)
                 done += len(batch)

@@ -268,8 +268,8 @@ def _one_by_one(cases: Sequence[Case], workdir: Path, cli: list[str], timeout: f
     return result
 
 
-def fixable_codes(data: bytes, workdir: Path, cli: Sequence[str] | None = None) -> list[str]:
-    """The codes whose fixes ``--fix --unsafe-fixes`` would apply to ``data`` (for triage)."""
+def fixable_findings(data: bytes, workdir: Path, cli: Sequence[str] | None = None) -> list[dict]:
+    """The findings with a fix that ``--fix --unsafe-fixes`` would apply to ``data`` (triage)."""
     folder = workdir / "probe"
     if folder.exists():
         shutil.rmtree(folder)
@@ -283,4 +283,54 @@ def fixable_codes(data: bytes, workdir: Path, cli: Sequence[str] | None = None) 
     )
     if run.document is None:
         return []
-    return sorted({f["code"] for f in run.document.get("findings", []) if f.get("fix")})
+    return [f for f in run.document.get("findings", []) if f.get("fix")]
+
+
+def fixable_codes(data: bytes, workdir: Path, cli: Sequence[str] | None = None) -> list[str]:
+    return sorted({f["code"] for f in fixable_findings(data, workdir, cli)})
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _apply_edits(text: str, edits: list[dict]) -> str:
+    """Edits as the JSON output gives them (1-based lines, columns in characters, end exclusive)."""
+    starts = [0] + [m.end() for m in _LINE_END.finditer(text)]
+
+    def offset(line: int, column: int) -> int:
+        return (starts[line - 1] if line - 1 < len(starts) else len(text)) + column - 1
+
+    spans = sorted(
+        ((offset(e["line"], e["column"]), offset(e["end_line"], e["end_column"]), e["content"]) for e in edits),
+        reverse=True,
+    )
+    for start, end, content in spans:
+        text = text[:start] + content + text[end:]
+    return text
+
+
+def breaking_fixes(data: bytes, workdir: Path, cli: Sequence[str] | None = None) -> list[str]:
+    """The codes whose fix, applied alone to ``data``, leaves code that does not compile."""
+    import codecs
+    import io
+    import tokenize
+
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        text = data.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError):
+        return []
+    encoding = "utf-8" if codecs.lookup(encoding).name == "utf-8" and data.startswith(codecs.BOM_UTF8) else encoding
+    broken = set()
+    for finding in fixable_findings(data, workdir, cli):
+        try:
+            fixed = _apply_edits(text, finding["fix"]["edits"])
+            encoded = fixed.encode(encoding)
+        except (IndexError, KeyError, UnicodeEncodeError):
+            broken.add(finding["code"])
+            continue
+        if data.startswith(codecs.BOM_UTF8) and not encoded.startswith(codecs.BOM_UTF8):
+            encoded = codecs.BOM_UTF8 + encoded
+        if not compiles(encoded):
+            broken.add(finding["code"])
+    return sorted(broken)
