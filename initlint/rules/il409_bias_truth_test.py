@@ -25,7 +25,14 @@ class BiasTruthTest(Rule):
     severity = "error"
     fix_applicability = "unsafe"
     literals = ("bias",)
-    triggers = (r"\bbias\b",)
+    # A `bias` in a truth context on one line (after if/elif/while/assert/not/and/or, or before
+    # and/or/if) that is not compared, called, indexed or read further. A condition split so
+    # that `m.bias` stands alone on a continuation line is not seen (rare; the cost of parsing
+    # every file that says `bias` was a third of the cold run).
+    triggers = (
+        r"\b(?:if|elif|while|assert|not|and|or)\b[^\n]*\bbias\b(?!\s*(?:is\b|[=!<>]|\.|\[|\())"
+        r"|\bbias\b(?!\s*(?:is\b|[=!<>]|\.|\[|\())[^\n]*\b(?:and|or|if)\b",
+    )
 
     VALID = (
         "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Linear) and m.bias is not None:\n"
