@@ -4,6 +4,7 @@ and fix are what the rule means."""
 
 from __future__ import annotations
 
+import signal
 import textwrap
 
 from initlint.testing import fix, lint
@@ -107,3 +108,68 @@ def test_il202_kaiming_with_a_unit_gain_is_lecun() -> None:
     findings = lint(SELU_KAIMING.format(arguments="mode='fan_out', nonlinearity='linear'"), {"IL202"})
     assert [f.code for f in findings] == ["IL202"]  # 1/fan_out = 1/64 on a 128 -> 64 layer
     assert "gives Var(w) = 1/fan_out" in findings[0].message
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _within(seconds: int, function, *args):  # type: ignore[no-untyped-def]
+    """``function(*args)``, failing the test when it runs longer than ``seconds`` (SIGALRM)."""
+
+    def expire(*_: object) -> None:
+        raise _Timeout(f"took more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        return function(*args)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_il404_prefilter_is_linear_on_comments_full_of_hashes() -> None:
+    """IL404's trigger `(?:\\s|#[^\\n]*)*` split a comment of k '#' in 2^k ways before failing:
+    20 took 15 s. The fuzz campaign met it as a hang on a CR-only file, which is one long line for
+    `[^\\n]`. Spacing and comments are now matched possessively."""
+    from initlint.rules.il404_uninitialized_parameter import UninitializedParameter
+
+    hashes = "nn.Parameter(  # " + "#" * 40 + "\n    torch.zeros(3))\n"
+    assert _within(5, UninitializedParameter.may_match, hashes) is False
+    cr_only = (
+        "import torch\rimport torch.nn as nn\rclass M(nn.Module):\r    def __init__(self):\r"
+        "        super().__init__()\r"
+        + "        self.a = nn.Parameter(  # a # b # c\r            torch.zeros(3))\r" * 30
+        + "        self.w = nn.Parameter(  # ### shape ###\r            torch.empty(3))\r"
+        + "    def forward(self, x):\r        return x * self.w\r"
+    )
+    assert [f.code for f in _within(10, lint, cr_only, {"IL404"})] == ["IL404"]
+
+
+ADVERSARIAL = {
+    "hashes after a call": "nn.Parameter(  # " + "#" * 3000 + "\n torch.zeros(3))\n",
+    "CR-only comments": "import torch\r" + "x = nn.Parameter(  # a # b # c\r" * 300,
+    "spaces": "type(" + " " * 20000 + "\n",
+    "open parentheses": "self.apply(" + "(" * 3000 + "\n",
+    "arguments": "import torch\nF.dropout(" + "x, " * 5000 + "\n",
+    "attribute chain": "import torch\nm.weight.data" + ".x" * 20000 + "\n",
+    "init words": "nn.init" * 5000 + " init " * 5000,
+    "from import": "from torch.nn import (" + "a, " * 10000,
+    "comparisons": "type(m) " + "== " * 5000,
+    "tabs and spaces": "\t" * 30000 + "Parameter(" + " " * 30000,
+}
+
+
+def test_every_prefilter_is_fast_on_adversarial_text() -> None:
+    """Every rule's prefilter runs on every file before anything is parsed: a regex that
+    backtracks exponentially hangs the whole run (the IL404 class above, kept covered for new
+    rules)."""
+    from initlint.rules import ALL_RULES
+
+    for name, text in ADVERSARIAL.items():
+        for rule in ALL_RULES:
+            try:
+                _within(5, rule.may_match, text)
+            except _Timeout:
+                raise AssertionError(f"{rule.code}'s prefilter on {name}: more than 5 s") from None

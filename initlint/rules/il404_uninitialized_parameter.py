@@ -33,9 +33,12 @@ class UninitializedParameter(Rule):
     name = "uninitialized-parameter"
     summary = "`nn.Parameter(torch.empty(...))` that nothing in the file ever fills: it trains from garbage memory"
     severity = "error"
-    # nn.Parameter(torch.empty(...)) and the legacy constructors, written inside the call.
+    # nn.Parameter(torch.empty(...)) and the legacy constructors, written inside the call. The
+    # spacing and comments before the constructor are matched possessively: `(?:\s|#.*)*` could
+    # split a comment full of '#' in exponentially many ways (20 '#' took 15 s; a CR-only file is
+    # one long "line" for `[^\n]`).
     literals = ("Parameter",)
-    triggers = (r"Parameter\s*\((?:\s|#[^\n]*)*[\w.\s]*?\b(?:empty|Tensor|FloatTensor)\s*\(",)
+    triggers = (r"Parameter\s*\((?:\s|#[^\r\n]*+)*+[\w.\s]*?\b(?:empty|Tensor|FloatTensor)\s*\(",)
 
     VALID = (
         "import torch\nimport torch.nn as nn\nclass Scale(nn.Module):\n    def __init__(self, n):\n"
