@@ -145,6 +145,8 @@ def classify(failure: Failure, workdir: Path, cli: list[str]) -> str:
         return f"IL999 {code[1] if code else '?'}: {_exception_place(failure.detail)}"
     if failure.kind in ("traceback", "exit", "timeout"):
         return f"{failure.kind}: {_exception_place(failure.detail)}"
+    if failure.kind == "unreadable":
+        return f"unreadable: {failure.detail.splitlines()[0][:100] if failure.detail else '?'}"
     if failure.kind == "second-pass":
         codes = fixable_codes(failure.fixed or b"", workdir, cli)
         return f"second-pass: fixes still applicable after the first --fix: {','.join(codes) or '-'}"
@@ -180,6 +182,7 @@ COLUMNS = (
     ("compile_failures", "compile failures"),
     ("second_pass", "second-pass changes"),
     ("refused", "fixes refused"),
+    ("unreadable", "IL900/IL901 on valid code"),
 )
 
 

@@ -78,6 +78,7 @@ class Tally:
     compile_failures: int = 0
     second_pass: int = 0
     refused: int = 0  # fixes the engine itself refused (they would not have parsed)
+    unreadable: int = 0  # IL900/IL901 on a program Python compiles (initlint cannot read what Python runs)
 
     def add(self, other: Tally) -> None:
         for name in self.__dataclass_fields__:
@@ -167,10 +168,10 @@ def _abnormal(run: _Run) -> tuple[str, str] | None:
     return None
 
 
-def _il999(document: dict, names: dict[str, str]) -> dict[str, list[str]]:
+def _messages(document: dict, names: dict[str, str], codes: tuple[str, ...] = ("IL999",)) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for finding in document.get("findings", []):
-        if finding.get("code") == "IL999":
+        if finding.get("code") in codes:
             stem = names.get(Path(finding["path"]).name, finding["path"])
             found.setdefault(stem, []).append(finding["message"])
     return found
@@ -224,7 +225,8 @@ def run_batch(
         return result
     assert first.document is not None and second is not None
     tally.fixes += int(first.document.get("summary", {}).get("fixed", 0))
-    il999 = _il999(first.document, names)
+    il999 = _messages(first.document, names)
+    unreadable = _messages(first.document, names, ("IL900", "IL901"))
     refused = _refused(first.stderr, names)
     second_problem = _abnormal(second)
     if second_problem is not None:  # one program: the second run crashed on the fixed file
@@ -233,7 +235,7 @@ def run_batch(
             Failure(cases[0], second_problem[0], "second run: " + second_problem[1], after[cases[0].name])
         )
     else:
-        for stem, messages in _il999(second.document or {}, names).items():
+        for stem, messages in _messages(second.document or {}, names).items():
             il999.setdefault(stem, []).extend(m for m in messages if m not in il999.get(stem, []))
         for stem, messages in _refused(second.stderr, names).items():
             refused.setdefault(stem, []).extend(messages)
@@ -246,6 +248,9 @@ def run_batch(
         if case.name in il999:
             tally.il999 += 1
             result.failures.append(Failure(case, "IL999", "\n\n".join(il999[case.name]), fixed))
+        if valid and case.name in unreadable:
+            tally.unreadable += 1
+            result.failures.append(Failure(case, "unreadable", "\n".join(unreadable[case.name]), fixed))
         if case.name in refused:
             tally.refused += 1
             result.failures.append(Failure(case, "refused", "\n".join(refused[case.name]), fixed))
