@@ -497,3 +497,27 @@ def test_local_container_kept_by_the_class() -> None:
     assert "extra.0.0, extra.0.2, extra.1.0, extra.1.2" in findings[0].message
     # Members inserted later: the literal members no longer tell which block is which.
     assert il201(local_container("        extra.insert(0, nn.Sequential(nn.Conv2d(8, 8, 3)))\n")) == []
+
+
+def open_sequential(member: str, later: str = "") -> str:
+    return (
+        IMPORTS + "from mylib import make_block\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        f"        self.net = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), {member}nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2))\n"
+        f"{later}"
+        "        for m in self.modules():\n"
+        "            if isinstance(m, nn.Linear):\n"
+        "                nn.init.xavier_uniform_(m.weight)\n"
+        "    def forward(self, x):\n"
+        "        return self.net(x)\n"
+    )
+
+
+def test_container_with_members_we_do_not_see_is_not_run_in_order() -> None:
+    assert il201(open_sequential("")) == [11]
+    # An unknown member (which may hold a norm) sits between the two layers: no chain is proven.
+    assert il201(open_sequential("make_block(), ")) == []
+    # Members added later run after the ones we see, before the output: no proven order either.
+    assert il201(open_sequential("", "        self.net.add_module('extra', make_block())\n")) == []

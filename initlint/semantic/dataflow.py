@@ -283,7 +283,8 @@ class _ForwardInterpreter:
         if isinstance(func, cst.Subscript):
             container = self._called_layers(func.value)
             if container and len(container) == 1:
-                part = sliced(container[0].items, func, lambda node: evaluate(self.model, node))
+                complete = container[0].complete
+                part = sliced(container[0].items, func, lambda node: evaluate(self.model, node)) if complete else None
                 if part is not None:
                     return part  # `for layer in self.layers[:-1]`
                 return indexed_items(self.model, container[0], subscript_index(func))
@@ -299,6 +300,8 @@ class _ForwardInterpreter:
         if not layers:
             return None
         if len(layers) == 1 and layers[0].type_name in ("ModuleList", "Sequential"):
+            if not layers[0].complete:
+                return None
             layers = layers[0].items
         elif not (isinstance(node, cst.Subscript) and isinstance(node.slice[0].slice, cst.Slice)):
             return None
@@ -310,7 +313,7 @@ class _ForwardInterpreter:
         layers = self._called_layers(node)
         if layers and len(layers) == 1 and layers[0].type_name in ("ModuleList", "Sequential"):
             items = layers[0].items
-            return items if items and len({i.type_name for i in items}) == 1 else []
+            return items if items and layers[0].complete and len({i.type_name for i in items}) == 1 else []
         if isinstance(node, cst.Subscript) and isinstance(node.slice[0].slice, cst.Slice):
             # `for layer in self.layers[:-1]`: the slice of a container of one layer type
             return layers if layers and len({i.type_name for i in layers}) == 1 else []
@@ -323,6 +326,9 @@ class _ForwardInterpreter:
         return results
 
     def _apply_layer(self, layer: Layer, value: Value, call: cst.CSTNode) -> Value:
+        if layer.type_name == "Sequential" and not layer.complete:
+            self._unknown(value)  # members we do not see would run between the ones we do
+            return EMPTY
         if layer.type_name == "Sequential":
             current = value
             items = layer.items

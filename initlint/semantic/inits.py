@@ -164,8 +164,6 @@ class _InitFinder:
             return None
         if isinstance(target.value, cst.Name) and target.value.value == "self":
             return None  # the class creating its own parameter, not an init of a layer's
-        if "rand" not in self.model.code(value) and "normal" not in self.model.code(value):
-            return None  # cheap gate: every draw names a sampler
         enclosing = self.model.enclosing(value, cst.FunctionDef)
         draw = drawn(self.model, value, _defaults(self.model, enclosing))
         if draw is None:

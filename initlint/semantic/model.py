@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import io
+import re
 import tokenize
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -34,6 +35,7 @@ from initlint.source import SourceFile
 N = TypeVar("N", bound="cst.CSTNode")
 
 INIT_MODULE = "torch.nn.init"
+_INIT_WORD = re.compile(r"\binit\b")
 
 
 def _target_names(target: cst.BaseExpression) -> Iterator[str]:
@@ -269,10 +271,17 @@ class SemanticModel:
     @cached_property
     def _init_function_names(self) -> frozenset[str]:
         """Names assigned an imported init function somewhere (``xu = nn.init.xavier_uniform_``)."""
+        from initlint.semantic.schemes import INIT_FUNCTIONS
+
+        if not self.init_aliases and not _INIT_WORD.search(self.source.text):
+            return frozenset()  # no torch.nn.init reference to bind (`__init__` does not count)
+        # Last parts an init function can have: a cheap test before resolving the name.
+        tails = INIT_FUNCTIONS | {qualified.rsplit(".", 1)[-1] for qualified in self.init_aliases}
         names = set()
         for assign in self.nodes(cst.Assign):
             value = assign.value
-            if not isinstance(value, (cst.Name, cst.Attribute)):
+            tail = value.attr.value if isinstance(value, cst.Attribute) else getattr(value, "value", None)
+            if not isinstance(value, (cst.Name, cst.Attribute)) or tail not in tails:
                 continue
             if self._imported_init_function(self.qualified_name(value)):
                 names.update(t.target.value for t in assign.targets if isinstance(t.target, cst.Name))
@@ -282,7 +291,8 @@ class SemanticModel:
         """``xu(w)`` after ``xu = xavier_uniform_``: the init function a name is bound to, when
         the scope it is read in (or the module, when no enclosing function binds it) binds it
         once, by that assignment, before the read."""
-        if not isinstance(func, cst.Name) or func.value not in self._init_function_names:
+        names = self._init_function_names
+        if not names or not isinstance(func, cst.Name) or func.value not in names:
             return None
         from initlint.semantic.instances import local_bindings
 

@@ -35,6 +35,9 @@ class Layer:
     args: dict[str, object] = field(default_factory=dict)  # evaluated constructor arguments
     repeat: int | None = 1  # copies built from this call (None: unknown, e.g. a loop over n)
     items: list[Layer] = field(default_factory=list)  # container contents, in order
+    # Every member is in `items`: False when an argument did not resolve to layers, or members are
+    # added later (`self.blocks.append(...)`, `add_module`): forward then cannot run it in order.
+    complete: bool = True
 
     @property
     def category(self) -> str:
@@ -199,6 +202,8 @@ class _LayerBuilder:
         self.dicts: dict[str, list[tuple[str | None, list[Layer]]]] = {}  # local OrderedDicts of layers
         self.unrolled: list[set[str]] = []  # names bound by the loops being unrolled
         self.unroll_budget = _UNROLL_BUDGET
+        self.unresolved = False  # something given as layers did not resolve (see Layer.complete)
+        self.partial: set[str] = set()  # local lists / dicts holding something unresolved
 
     def build(self) -> None:
         init = self.cls.init
@@ -257,10 +262,10 @@ class _LayerBuilder:
         names = _bound_names(target)
         if not names:
             return None
-        if not any(name.value in names for name in self.model.nodes_within(body, cst.Name)):
-            return None
         iterations = sequence_value(self.model, iterable, self.names, self.sequences)
         if not iterations or not all(_fits(target, value) for value in iterations):
+            return None
+        if not any(name.value in names for name in self.model.nodes_within(body, cst.Name)):
             return None
         if len(iterations) > self.unroll_budget:
             return None  # nested loops in a large model: keep them templates
@@ -308,7 +313,11 @@ class _LayerBuilder:
             owner, method = func.value.value, func.attr.value
             if owner in self.lists and method in ("append", "extend", "insert") and call.args:
                 value = call.args[-1].value
+                before, self.unresolved = self.unresolved, False
                 items = self._layers_of_sequence(value, "") if method == "extend" else self._layer_list(value, "")
+                if self.unresolved or method == "insert":
+                    self.partial.add(owner)
+                self.unresolved = before
                 self.lists[owner] += items
             elif owner in self.dicts:
                 self.dicts.pop(owner)  # `d.update(...)` and the like: its contents are no longer known
@@ -317,6 +326,15 @@ class _LayerBuilder:
                 self.layer_names.pop(owner)
             elif owner == "self" and method in ("add_module", "register_module", "register_parameter"):
                 self.cls.opaque = True
+        elif (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Attribute)
+            and isinstance(func.value.value, cst.Name)
+            and func.value.value.value == "self"
+            and func.attr.value in ("append", "extend", "insert", "add_module", "register_module")
+            and func.value.attr.value in self.cls.layers
+        ):
+            self.cls.layers[func.value.attr.value].complete = False  # `self.features.add_module(...)`
         elif self.model.is_builtin(func, "setattr"):
             self.cls.opaque = True
 
@@ -338,24 +356,36 @@ class _LayerBuilder:
             index = subscript_index(target)
             key = self._value(index) if index is not None else UNKNOWN
             name = target.value.value
+            before, self.unresolved = self.unresolved, False
             self.dicts[name].append((key if isinstance(key, str) else None, self._layer_list(value, "")))
+            if self.unresolved:
+                self.partial.add(name)
+            self.unresolved = before
             return
         if isinstance(target, cst.Name):
             self.layer_names.pop(target.value, None)
             self.dicts.pop(target.value, None)
+            self.partial.discard(target.value)
             sequence = sequence_value(self.model, value, self.names, self.sequences)
             if sequence is not None:
                 self.sequences[target.value] = sequence
             else:
                 self.sequences.pop(target.value, None)
+            before, self.unresolved = self.unresolved, False
             entries = self._ordered_dict(value)
+            held = (
+                entries is not None
+                or isinstance(value, (cst.List, cst.Tuple))
+                or (isinstance(value, cst.Call) and self.model.is_builtin(value.func, "list") and not value.args)
+            )
             if entries is not None:
                 self.dicts[target.value] = entries
-                return
-            if isinstance(value, (cst.List, cst.Tuple)) or (
-                isinstance(value, cst.Call) and self.model.is_builtin(value.func, "list") and not value.args
-            ):
+            elif held:
                 self.lists[target.value] = self._layers_of_sequence(value, "")
+            if held and self.unresolved:
+                self.partial.add(target.value)
+            self.unresolved = before
+            if held:
                 return
             if isinstance(value, cst.Call) and self._constructor(value):
                 self.layer_names[target.value] = value
@@ -384,6 +414,7 @@ class _LayerBuilder:
     def _layer_list(self, value: cst.BaseExpression, path: str) -> list[Layer]:
         layer = self._layer(value, path)
         if layer is None:
+            self.unresolved = True
             return []
         if self.loop_counts:
             repeat: int | None = 1
@@ -402,10 +433,15 @@ class _LayerBuilder:
                     out += self._layer_list(element.value, path)
             return out
         if isinstance(value, cst.Name) and value.value in self.lists:
+            if value.value in self.partial:
+                self.unresolved = True
             return list(self.lists[value.value])
         if isinstance(value, cst.Subscript) and isinstance(value.value, cst.Name) and value.value.value in self.lists:
             # `nn.Sequential(*layers[:-1])`: drop the trailing activation
-            return sliced(self.lists[value.value.value], value, lambda node: self._value(node)) or []
+            part = sliced(self.lists[value.value.value], value, lambda node: self._value(node))
+            if part is None or value.value.value in self.partial:
+                self.unresolved = True
+            return part or []
         if isinstance(value, (cst.ListComp, cst.GeneratorExp)):
             for_in = value.for_in
             iterations = None
@@ -427,6 +463,7 @@ class _LayerBuilder:
             return layers
         if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add):
             return self._layers_of_sequence(value.left, path) + self._layers_of_sequence(value.right, path)
+        self.unresolved = True
         return []
 
     def _constructor(self, call: cst.Call) -> bool:
@@ -476,6 +513,7 @@ class _LayerBuilder:
         if kind is not None:
             layer.args = self._arguments(value, kind)
         if type_name in ("Sequential", "ModuleList"):
+            before, self.unresolved = self.unresolved, False
             items: list[Layer] = []
             keys: list[str | None] = []
             arguments = [a for a in value.args if a.keyword is None]
@@ -499,6 +537,8 @@ class _LayerBuilder:
                     item, f"{path}.{key}" if key is not None else f"{path}.{index}" if item.repeat == 1 else f"{path}.*"
                 )
             layer.items = items
+            layer.complete = not self.unresolved
+            self.unresolved = before
         return layer
 
     def _named_items(self, arguments: list[cst.Arg]) -> list[tuple[str | None, list[Layer]]] | None:
@@ -507,6 +547,8 @@ class _LayerBuilder:
             return None
         argument = arguments[0].value
         if isinstance(argument, cst.Name) and argument.value in self.dicts:
+            if argument.value in self.partial:
+                self.unresolved = True
             return self.dicts[argument.value]
         return self._ordered_dict(argument)
 
@@ -638,7 +680,7 @@ def indexed_items(model: SemanticModel, container: Layer, index: cst.BaseExpress
     ModuleList built without loops or from one loop of known count; the single template of a
     homogeneous container otherwise; None when it cannot be told."""
     items = container.items
-    if not items:
+    if not items or not container.complete:
         return None
     value = evaluate(model, index) if index is not None else UNKNOWN
     if isinstance(value, int) and not isinstance(value, bool):

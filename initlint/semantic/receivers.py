@@ -39,6 +39,7 @@ class Receivers:
         self._applies: dict[cst.CSTNode, list[tuple[cst.Call, cst.BaseExpression]]] | None = None
         self._calls: dict[cst.CSTNode, list[tuple[cst.Call, dict[str, cst.BaseExpression]]]] | None = None
         self._by_call: dict[int, list[Layer]] | None = None
+        self._lookup: _FunctionLookup | None = None
         self._active: set[tuple[int, str]] = set()
 
     # -- what an expression denotes -------------------------------------------------------------
@@ -148,10 +149,15 @@ class Receivers:
                         self._by_call[id(layer.call)].append(layer)
         return self._by_call.get(id(call), [])
 
+    def _functions(self) -> _FunctionLookup:
+        if self._lookup is None:
+            self._lookup = _FunctionLookup(self.model)
+        return self._lookup
+
     def _apply_calls(self) -> dict[cst.CSTNode, list[tuple[cst.Call, cst.BaseExpression]]]:
         if self._applies is None:
             self._applies = {}
-            functions = _FunctionLookup(self.model)
+            functions = self._functions()
             for call in self.model.nodes(cst.Call):
                 func = call.func
                 if isinstance(func, cst.Attribute) and func.attr.value == "apply" and len(call.args) == 1:
@@ -163,7 +169,7 @@ class Receivers:
     def _direct_calls(self) -> dict[cst.CSTNode, list[tuple[cst.Call, dict[str, cst.BaseExpression]]]]:
         if self._calls is None:
             self._calls = {}
-            functions = _FunctionLookup(self.model)
+            functions = self._functions()
             for call in self.model.nodes(cst.Call):
                 found = functions.called(call)
                 if found is None:
@@ -198,6 +204,7 @@ class _FunctionLookup:
     def __init__(self, model: SemanticModel) -> None:
         self.model = model
         self.by_name: dict[str, list[cst.FunctionDef]] = {}
+        self.method_names = {name for cls in model.module_classes.values() for name in cls.methods}
         self.assigned = {
             target.target.value
             for assign in model.nodes(cst.Assign)
@@ -242,6 +249,8 @@ class _FunctionLookup:
             definition = self._named(func.value, call)
             return (definition, False) if definition is not None else None
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            if func.attr.value not in self.method_names:
+                return None  # not a method of a module class here: no class lookup needed
             owner = self.model.class_of(call)
             if owner is None:
                 return None

@@ -168,7 +168,8 @@ def scalar_value(
             if isinstance(node.operator, (cst.FloorDivide, cst.Modulo)) and right == 0:
                 return UNKNOWN
             return _arithmetic()[type(node.operator)](left, right)  # type: ignore[arg-type]
-        return evaluate(model, node, names)
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right))
+        return evaluate(model, node, names) if numbers else UNKNOWN
     if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
         compare = _comparisons().get(type(node.comparisons[0].operator))
         left = scalar_value(model, node.left, names, sequences, depth + 1)
