@@ -7,7 +7,7 @@ from initlint.rules.base import Invalid, Report, Rule
 from initlint.rules.triggers import init_code_possible
 from initlint.semantic import SemanticModel
 from initlint.semantic.tensors import is_init_code, single_assignment
-from initlint.semantic.values import number_value, string_value
+from initlint.semantic.values import integer_value, string_value
 
 _DIMS = ("1d", "2d", "3d")
 # A word matched in a class name -> the torch.nn classes it is meant to select. Only layer words:
@@ -113,25 +113,15 @@ def _comparison_match(model: SemanticModel, comparison: cst.Comparison) -> tuple
         return None
     word = _string_argument(left)
     instance = _classname_of(model, left.func.value)
-    if word is None or instance is None or _integer(right) is None:
+    if word is None or instance is None or integer_value(right) is None:
         return None
-    bound = _integer(right)
+    bound = integer_value(right)
     if (isinstance(operator, (cst.NotEqual, cst.Equal)) and bound == -1) or (
         (isinstance(operator, cst.GreaterThanEqual) and bound == 0)
         or (isinstance(operator, cst.GreaterThan) and bound == -1)
         or (isinstance(operator, cst.LessThan) and bound == 0)
     ):
         return instance, word, "contains"
-    return None
-
-
-def _integer(node: cst.BaseExpression) -> int | None:
-    if isinstance(node, cst.Integer):
-        value = number_value(node)  # bounded: int() of a 5,000-digit literal raises
-        return value if isinstance(value, int) else None
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
-        inner = _integer(node.expression)
-        return -inner if inner is not None else None
     return None
 
 

@@ -10,8 +10,9 @@ from initlint.semantic import SemanticModel
 from initlint.semantic.inits import APPLIED_BY_CONVENTION, InitSite
 from initlint.semantic.modules import Layer, ModuleClass
 from initlint.semantic.structure import fully_known, referenced_function
+from initlint.semantic.tensor_shapes import flatten_targets
 from initlint.semantic.tensors import single_assignment
-from initlint.semantic.values import number_value, string_value
+from initlint.semantic.values import integer_value, string_value
 
 # torch.nn bases that add no parameter or attribute of their own: a class deriving from them has
 # `.weight` only if it makes one.
@@ -322,16 +323,6 @@ def _strings(node: cst.BaseExpression) -> list[str] | None:
     return None
 
 
-def _integer(node: cst.BaseExpression) -> int | None:
-    if isinstance(node, cst.Integer):
-        value = number_value(node)  # bounded: int() of a 5,000-digit literal raises
-        return value if isinstance(value, int) else None
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
-        inner = _integer(node.expression)
-        return -inner if inner is not None else None
-    return None
-
-
 def _name_test(model: SemanticModel, test: cst.BaseExpression, variable: str, name: str) -> bool | None:
     """The value of a test on the class name, for a class called ``name``; None when ``test``
     is not one we can read."""
@@ -377,7 +368,7 @@ def _name_test(model: SemanticModel, test: cst.BaseExpression, variable: str, na
         and left.func.attr.value in ("find", "rfind")
     ):
         how = _classname_source(model, left.func.value, variable)
-        bound = _integer(right)
+        bound = integer_value(right)
         if how is None or bound is None or len(left.args) != 1:
             return None
         words = _strings(left.args[0].value)
@@ -517,20 +508,11 @@ def _targets(small: cst.BaseSmallStatement) -> list[cst.BaseExpression]:
     if isinstance(small, cst.Assign):
         out: list[cst.BaseExpression] = []
         for target in small.targets:
-            out += _flatten(target.target)
+            out += flatten_targets(target.target)
         return out
     if isinstance(small, (cst.AnnAssign, cst.AugAssign)):
-        return _flatten(small.target)
+        return flatten_targets(small.target)
     return []
-
-
-def _flatten(target: cst.BaseExpression) -> list[cst.BaseExpression]:
-    if isinstance(target, (cst.Tuple, cst.List)):
-        out: list[cst.BaseExpression] = []
-        for element in target.elements:
-            out += _flatten(element.value)
-        return out
-    return [target]
 
 
 def _assigned(model: SemanticModel, node: cst.Attribute) -> bool:

@@ -141,7 +141,7 @@ def self_parameter_value(model: SemanticModel, node: cst.Attribute) -> cst.BaseE
         if model.enclosing(assign, cst.ClassDef) is not owner.node:
             continue
         for target in assign.targets:
-            for element in _flatten(target.target):
+            for element in flatten_targets(target.target):
                 if (
                     isinstance(element, cst.Attribute)
                     and element.attr.value == name
@@ -166,10 +166,10 @@ def self_parameter_value(model: SemanticModel, node: cst.Attribute) -> cst.BaseE
     return found[0]
 
 
-def _flatten(target: cst.BaseExpression) -> list[cst.BaseExpression]:
+def flatten_targets(target: cst.BaseExpression) -> list[cst.BaseExpression]:
     if isinstance(target, (cst.Tuple, cst.List)):
         out: list[cst.BaseExpression] = []
         for element in target.elements:
-            out += _flatten(element.value)
+            out += flatten_targets(element.value)
         return out
     return [target]

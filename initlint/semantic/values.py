@@ -70,6 +70,17 @@ def number_value(node: cst.Integer | cst.Float) -> int | float | None:
     return None if bounded_value is UNKNOWN else bounded_value  # type: ignore[return-value]
 
 
+def integer_value(node: cst.BaseExpression) -> int | None:
+    """An integer literal, negated or not, within the folding bounds; None otherwise."""
+    if isinstance(node, cst.Integer):
+        value = number_value(node)  # bounded: int() of a 5,000-digit literal raises
+        return value if isinstance(value, int) else None
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        inner = integer_value(node.expression)
+        return -inner if inner is not None else None
+    return None
+
+
 def literal_float(node: cst.Integer | cst.Float) -> float | None:
     """A number literal as a float for range checks (``p > 1``): beyond the float range it is
     inf rather than an error (``1e999``, a 400-digit int); None when it cannot be read."""
