@@ -265,7 +265,9 @@ def _fix(model: SemanticModel, site: InitSite, found: list[tuple[Layer, str]]) -
 def _call_fix(model: SemanticModel, site: InitSite, function: str, args: list[str]) -> FixSpec | None:
     func = site.call.func
     edits = []
-    if isinstance(func, cst.Attribute) and model.init_function(func) == site.function.rstrip("_") + "_":
+    # Keep the module prefix only of `<torch.nn.init>.x_(...)`: the prefix of a configured alias
+    # (`minit.xav` for `mylib.init.xav`) has no `kaiming_uniform_`.
+    if isinstance(func, cst.Attribute) and model.qualified_name(func.value) == "torch.nn.init":
         callee = f"{model.code(func.value)}.{function}"
     else:
         reference = model.reference_to(f"torch.nn.init.{function}")

@@ -191,8 +191,13 @@ def _fix(model: SemanticModel, site: InitSite, feeding: list[Layer]) -> FixSpec 
     callee, edits = reference
     func = site.call.func
     # Only `nn.init.x_(...)` keeps its module prefix; a bare name (`from torch.nn.init import
-    # kaiming_uniform_`) has a str `.value`, not a node, and takes the reference above.
-    if not site.tensor_method and isinstance(func, cst.Attribute) and model.init_function(func) == site.function:
+    # kaiming_uniform_`) and a configured alias (`minit.lec` for `mylib.init.lec`, whose module has
+    # no kaiming_normal_) take the reference above.
+    if (
+        not site.tensor_method
+        and isinstance(func, cst.Attribute)
+        and model.qualified_name(func.value) == "torch.nn.init"
+    ):
         callee = f"{model.code(func.value)}.kaiming_normal_"
         edits = []
     tensor = model.code(site.target)
