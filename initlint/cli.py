@@ -371,6 +371,18 @@ def explain(rule: str) -> None:
         _fail(f"no documentation installed for {found.code}")
 
 
+@main.command()
+def server() -> None:
+    """Run the Language Server over stdio (for editors; needs pygls: pip install "initlint[lsp]")."""
+    from initlint import lsp
+
+    if not lsp.available():
+        _fail(lsp.MISSING_MESSAGE)
+    from initlint.lsp.server import serve
+
+    serve()
+
+
 RUNTIME_CODES = ("IL601", "IL602", "IL603", "IL604", "IL605", "IL606", "IL607")
 
 
