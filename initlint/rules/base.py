@@ -17,6 +17,17 @@ if TYPE_CHECKING:
     from initlint.semantic import SemanticModel
 
 
+def src(block: str) -> str:
+    """An example written as an indented triple-quoted block that reads like the code it is (as
+    Fixit does): the newline after the opening quotes is dropped and the common indentation of
+    spaces removed. Lines of only whitespace become empty, so an example that needs them (or tabs
+    in its indentation) stays a plain string."""
+    # Not textwrap.dedent: this runs for every example at import, and a split is 3x faster.
+    lines = block.removeprefix("\n").split("\n")
+    margin = min((len(line) - len(line.lstrip(" ")) for line in lines if line.strip()), default=0)
+    return "\n".join(line[margin:] if line.strip() else "" for line in lines)
+
+
 @dataclass(frozen=True)
 class Invalid:
     """An example the rule must flag; ``fixed`` is the code after its fix (None: no fix)."""

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 from initlint._lazy import cst
 from initlint.finding import Edit
-from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
 from initlint.semantic import SemanticModel
 from initlint.semantic.imports import dotted
 from initlint.semantic.schemes import DEPRECATED_ALIASES
@@ -23,30 +23,78 @@ class DeprecatedInitAlias(Rule):
     triggers = (rf"\.\s*(?:{_NAMES})\b|from\s+torch\s*\.\s*nn\s*\.\s*init\s+import",)
 
     VALID = (
-        "import torch.nn as nn\nnn.init.normal_(w)\n",
-        "from torch.nn.init import normal_\nnormal_(w)\n",
-        "import numpy as np\nnp.random.normal(0, 1)\n",
-        "import mylib.init as init\ninit.normal(w)\n",
+        src("""
+            import torch.nn as nn
+            nn.init.normal_(w)
+        """),
+        src("""
+            from torch.nn.init import normal_
+            normal_(w)
+        """),
+        src("""
+            import numpy as np
+            np.random.normal(0, 1)
+        """),
+        src("""
+            import mylib.init as init
+            init.normal(w)
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch.nn as nn\nnn.init.normal(w, 0, 0.02)\n",
-            "import torch.nn as nn\nnn.init.normal_(w, 0, 0.02)\n",
+            src("""
+                import torch.nn as nn
+                nn.init.normal(w, 0, 0.02)
+            """),
+            src("""
+                import torch.nn as nn
+                nn.init.normal_(w, 0, 0.02)
+            """),
         ),
         Invalid(
-            "from torch.nn import init\ninit.xavier_uniform(w)\n",
-            "from torch.nn import init\ninit.xavier_uniform_(w)\n",
+            src("""
+                from torch.nn import init
+                init.xavier_uniform(w)
+            """),
+            src("""
+                from torch.nn import init
+                init.xavier_uniform_(w)
+            """),
         ),
-        Invalid("import torch\ntorch.nn.init.constant(b, 0)\n", "import torch\ntorch.nn.init.constant_(b, 0)\n"),
+        Invalid(
+            src("""
+                import torch
+                torch.nn.init.constant(b, 0)
+            """),
+            src("""
+                import torch
+                torch.nn.init.constant_(b, 0)
+            """),
+        ),
         # The use is fixed, not the import: other modules may import the name from this one.
         Invalid(
-            "from torch.nn.init import kaiming_normal\nkaiming_normal(w)\n",
-            "from torch.nn.init import kaiming_normal\nfrom torch.nn.init import kaiming_normal_\nkaiming_normal_(w)\n",
+            src("""
+                from torch.nn.init import kaiming_normal
+                kaiming_normal(w)
+            """),
+            src("""
+                from torch.nn.init import kaiming_normal
+                from torch.nn.init import kaiming_normal_
+                kaiming_normal_(w)
+            """),
         ),
         Invalid(
-            "import torch.nn as nn\nfrom torch.nn.init import orthogonal as ortho\northo(w)\n",
-            "import torch.nn as nn\nfrom torch.nn.init import orthogonal as ortho\nfrom torch.nn.init import orthogonal_\n"
-            "orthogonal_(w)\n",
+            src("""
+                import torch.nn as nn
+                from torch.nn.init import orthogonal as ortho
+                ortho(w)
+            """),
+            src("""
+                import torch.nn as nn
+                from torch.nn.init import orthogonal as ortho
+                from torch.nn.init import orthogonal_
+                orthogonal_(w)
+            """),
         ),
     )
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
 from initlint.semantic import SemanticModel
 from initlint.semantic.tensors import known_tensor, receiver_code
 
@@ -20,32 +20,89 @@ class TensorFromTensor(Rule):
     triggers = (r"\btensor\s*\(\s*[A-Za-z_(]",)
 
     VALID = (
-        "import torch\nw = torch.tensor([1.0, 2.0])\n",
-        "import torch\nimport numpy as np\nw = torch.tensor(np.zeros(3))\n",
-        "import torch\ndef f(x):\n    return torch.tensor(x)\n",
-        "import torch\nx = torch.zeros(3)\nx = [1, 2]\ny = torch.tensor(x)\n",
-        "import mylib as torch\ny = torch.tensor(torch.zeros(3))\n",
-        "import torch\ny = torch.tensor(dataset.data)\n",
+        src("""
+            import torch
+            w = torch.tensor([1.0, 2.0])
+        """),
+        src("""
+            import torch
+            import numpy as np
+            w = torch.tensor(np.zeros(3))
+        """),
+        src("""
+            import torch
+            def f(x):
+                return torch.tensor(x)
+        """),
+        src("""
+            import torch
+            x = torch.zeros(3)
+            x = [1, 2]
+            y = torch.tensor(x)
+        """),
+        src("""
+            import mylib as torch
+            y = torch.tensor(torch.zeros(3))
+        """),
+        src("""
+            import torch
+            y = torch.tensor(dataset.data)
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch\nw = torch.tensor(torch.randn(3))\n",
-            "import torch\nw = torch.randn(3).detach().clone()\n",
+            src("""
+                import torch
+                w = torch.tensor(torch.randn(3))
+            """),
+            src("""
+                import torch
+                w = torch.randn(3).detach().clone()
+            """),
         ),
         Invalid(
-            "import torch\ndef f(m):\n    w = torch.tensor(m.weight.data, dtype=torch.float16)\n",
-            "import torch\ndef f(m):\n    w = m.weight.data.detach().clone().to(dtype=torch.float16)\n",
+            src("""
+                import torch
+                def f(m):
+                    w = torch.tensor(m.weight.data, dtype=torch.float16)
+            """),
+            src("""
+                import torch
+                def f(m):
+                    w = m.weight.data.detach().clone().to(dtype=torch.float16)
+            """),
         ),
         Invalid(
-            "import torch\nx = torch.zeros(3)\ny = torch.tensor(x, requires_grad=True)\n",
-            "import torch\nx = torch.zeros(3)\ny = x.detach().clone().requires_grad_()\n",
+            src("""
+                import torch
+                x = torch.zeros(3)
+                y = torch.tensor(x, requires_grad=True)
+            """),
+            src("""
+                import torch
+                x = torch.zeros(3)
+                y = x.detach().clone().requires_grad_()
+            """),
         ),
         Invalid(
-            "from torch import tensor, nn\np = nn.Parameter(tensor([1.0]))\n"
-            "q = tensor(p, device='cuda', requires_grad=False)\n",
-            "from torch import tensor, nn\np = nn.Parameter(tensor([1.0]))\nq = p.detach().clone().to(device='cuda')\n",
+            src("""
+                from torch import tensor, nn
+                p = nn.Parameter(tensor([1.0]))
+                q = tensor(p, device='cuda', requires_grad=False)
+            """),
+            src("""
+                from torch import tensor, nn
+                p = nn.Parameter(tensor([1.0]))
+                q = p.detach().clone().to(device='cuda')
+            """),
         ),
-        Invalid("import torch\nx = torch.tensor(torch.ones(2), pin_memory=True)\n", None),
+        Invalid(
+            src("""
+                import torch
+                x = torch.tensor(torch.ones(2), pin_memory=True)
+            """),
+            None,
+        ),
     )
 
     def check(self, model: SemanticModel) -> Iterator[Report]:

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 from initlint._lazy import cst
 from initlint.finding import Edit
-from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
 from initlint.semantic import SemanticModel
 
 # Legacy type constructor -> the dtype of the tensor it creates (None: the default dtype).
@@ -35,27 +35,76 @@ class LegacyTensorConstructor(Rule):
     triggers = (r"Tensor\s*\(",)
 
     VALID = (
-        "import torch\nw = torch.Tensor([1.0, 2.0])\n",
-        "import torch\nw = torch.FloatTensor(data)\n",
-        "import torch\nw = torch.empty(3, 3)\n",
-        "import mylib as torch\nw = torch.Tensor(3, 3)\n",
-        "import torch\nw = torch.Tensor()\n",
+        src("""
+            import torch
+            w = torch.Tensor([1.0, 2.0])
+        """),
+        src("""
+            import torch
+            w = torch.FloatTensor(data)
+        """),
+        src("""
+            import torch
+            w = torch.empty(3, 3)
+        """),
+        src("""
+            import mylib as torch
+            w = torch.Tensor(3, 3)
+        """),
+        src("""
+            import torch
+            w = torch.Tensor()
+        """),
     )
     INVALID = (
-        Invalid("import torch\nw = torch.Tensor(3, 3)\n", "import torch\nw = torch.empty(3, 3)\n"),
         Invalid(
-            "import torch\nw = torch.FloatTensor(16)\n",
-            "import torch\nw = torch.empty(16, dtype=torch.float32)\n",
+            src("""
+                import torch
+                w = torch.Tensor(3, 3)
+            """),
+            src("""
+                import torch
+                w = torch.empty(3, 3)
+            """),
         ),
         Invalid(
-            "import torch\nw = torch.cuda.LongTensor(*shape)\n",
-            'import torch\nw = torch.empty(*shape, dtype=torch.int64, device="cuda")\n',
+            src("""
+                import torch
+                w = torch.FloatTensor(16)
+            """),
+            src("""
+                import torch
+                w = torch.empty(16, dtype=torch.float32)
+            """),
         ),
         Invalid(
-            "from torch import Tensor\nw = Tensor(n, m)\n",
-            "from torch import Tensor\nimport torch\nw = torch.empty(n, m)\n",
+            src("""
+                import torch
+                w = torch.cuda.LongTensor(*shape)
+            """),
+            src("""
+                import torch
+                w = torch.empty(*shape, dtype=torch.int64, device="cuda")
+            """),
         ),
-        Invalid("import torch\nw = torch.Tensor(3, 3, device=dev)\n", None),
+        Invalid(
+            src("""
+                from torch import Tensor
+                w = Tensor(n, m)
+            """),
+            src("""
+                from torch import Tensor
+                import torch
+                w = torch.empty(n, m)
+            """),
+        ),
+        Invalid(
+            src("""
+                import torch
+                w = torch.Tensor(3, 3, device=dev)
+            """),
+            None,
+        ),
     )
 
     def check(self, model: SemanticModel) -> Iterator[Report]:

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 from initlint._lazy import cst
 from initlint.finding import Edit
-from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
 from initlint.semantic import SemanticModel
 from initlint.semantic.schemes import DEPRECATED_ALIASES
 
@@ -30,30 +30,76 @@ class DataAttributeInit(Rule):
     triggers = (r"\.data\s*\.\s*(?:normal_|uniform_|fill_|zero_)\s*\(|\.data\s*[,)]",)
 
     VALID = (
-        "import torch.nn as nn\nnn.init.normal_(m.weight, 0, 0.02)\n",
-        "import torch\nx = m.weight.data.normal_(0, 1)\n",
-        "import torch\nm.weight.data[0].fill_(1)\n",
-        "import torch\np.grad.data.zero_()\n",
-        "import mylib.init as init\ninit.normal_(m.weight.data)\n",
+        src("""
+            import torch.nn as nn
+            nn.init.normal_(m.weight, 0, 0.02)
+        """),
+        src("""
+            import torch
+            x = m.weight.data.normal_(0, 1)
+        """),
+        src("""
+            import torch
+            m.weight.data[0].fill_(1)
+        """),
+        src("""
+            import torch
+            p.grad.data.zero_()
+        """),
+        src("""
+            import mylib.init as init
+            init.normal_(m.weight.data)
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch.nn as nn\nm.weight.data.normal_(0.0, 0.02)\n",
-            "import torch.nn as nn\nnn.init.normal_(m.weight, 0.0, 0.02)\n",
+            src("""
+                import torch.nn as nn
+                m.weight.data.normal_(0.0, 0.02)
+            """),
+            src("""
+                import torch.nn as nn
+                nn.init.normal_(m.weight, 0.0, 0.02)
+            """),
         ),
         Invalid(
-            "from torch.nn import init\nm.bias.data.fill_(value=0)\n",
-            "from torch.nn import init\ninit.constant_(m.bias, val=0)\n",
+            src("""
+                from torch.nn import init
+                m.bias.data.fill_(value=0)
+            """),
+            src("""
+                from torch.nn import init
+                init.constant_(m.bias, val=0)
+            """),
         ),
         Invalid(
-            "from torch import optim\nm.bias.data.zero_()\n",
-            "from torch import optim\nimport torch\ntorch.nn.init.zeros_(m.bias)\n",
+            src("""
+                from torch import optim
+                m.bias.data.zero_()
+            """),
+            src("""
+                from torch import optim
+                import torch
+                torch.nn.init.zeros_(m.bias)
+            """),
         ),
         Invalid(
-            "import torch.nn.init as I\nI.xavier_uniform_(m.weight.data, gain=2)\n",
-            "import torch.nn.init as I\nI.xavier_uniform_(m.weight, gain=2)\n",
+            src("""
+                import torch.nn.init as I
+                I.xavier_uniform_(m.weight.data, gain=2)
+            """),
+            src("""
+                import torch.nn.init as I
+                I.xavier_uniform_(m.weight, gain=2)
+            """),
         ),
-        Invalid("import torch\nm.weight.data.uniform_(*bounds)\n", None),
+        Invalid(
+            src("""
+                import torch
+                m.weight.data.uniform_(*bounds)
+            """),
+            None,
+        ),
     )
 
     def check(self, model: SemanticModel) -> Iterator[Report]:

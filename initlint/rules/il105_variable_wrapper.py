@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
 from initlint.semantic import SemanticModel
 from initlint.semantic.tensors import is_detached, receiver_code
 
@@ -22,30 +22,81 @@ class VariableWrapper(Rule):
     triggers = (r"\bVariable\b",)
 
     VALID = (
-        "import torch\nw = torch.randn(3, requires_grad=True)\n",
-        "from mylib import Variable\nw = Variable(t)\n",
-        "from torch.autograd import Variable\nVariable = None\nw = Variable(t)\n",
-        "import tensorflow as tf\nw = tf.Variable(t)\n",
+        src("""
+            import torch
+            w = torch.randn(3, requires_grad=True)
+        """),
+        src("""
+            from mylib import Variable
+            w = Variable(t)
+        """),
+        src("""
+            from torch.autograd import Variable
+            Variable = None
+            w = Variable(t)
+        """),
+        src("""
+            import tensorflow as tf
+            w = tf.Variable(t)
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch\nfrom torch.autograd import Variable\nw = Variable(torch.randn(3))\n",
-            "import torch\nfrom torch.autograd import Variable\nw = torch.randn(3)\n",
+            src("""
+                import torch
+                from torch.autograd import Variable
+                w = Variable(torch.randn(3))
+            """),
+            src("""
+                import torch
+                from torch.autograd import Variable
+                w = torch.randn(3)
+            """),
         ),
         Invalid(
-            "import torch\nw = torch.autograd.Variable(torch.zeros(3), requires_grad=True)\n",
-            "import torch\nw = torch.zeros(3).requires_grad_()\n",
+            src("""
+                import torch
+                w = torch.autograd.Variable(torch.zeros(3), requires_grad=True)
+            """),
+            src("""
+                import torch
+                w = torch.zeros(3).requires_grad_()
+            """),
         ),
         Invalid(
-            "import torch\nw = torch.autograd.Variable(t, volatile=True)\n",
-            "import torch\nw = t.detach()\n",
+            src("""
+                import torch
+                w = torch.autograd.Variable(t, volatile=True)
+            """),
+            src("""
+                import torch
+                w = t.detach()
+            """),
         ),
         Invalid(
-            "from torch.autograd import Variable\nw = Variable(a + b, requires_grad=flag)\n",
-            "from torch.autograd import Variable\nw = (a + b).detach().requires_grad_(flag)\n",
+            src("""
+                from torch.autograd import Variable
+                w = Variable(a + b, requires_grad=flag)
+            """),
+            src("""
+                from torch.autograd import Variable
+                w = (a + b).detach().requires_grad_(flag)
+            """),
         ),
-        Invalid("from torch.autograd import Variable\nw = Variable(t, True)\n", None),
-        Invalid("from torch.autograd import Variable\nw = Variable()\n", None),
+        Invalid(
+            src("""
+                from torch.autograd import Variable
+                w = Variable(t, True)
+            """),
+            None,
+        ),
+        Invalid(
+            src("""
+                from torch.autograd import Variable
+                w = Variable()
+            """),
+            None,
+        ),
     )
 
     def check(self, model: SemanticModel) -> Iterator[Report]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
 from initlint.rules.triggers import init_code_possible
 from initlint.semantic import SemanticModel
 from initlint.semantic.tensors import is_init_code
@@ -45,39 +45,101 @@ class ExactTypeDispatch(Rule):
         return init_code_possible(text, memo) and super().may_match(text, memo)  # only init code is checked
 
     VALID = (
-        "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Linear):\n        nn.init.zeros_(m.bias)\n",
-        "import torch.nn as nn\ndef describe(m):\n    return type(m) == nn.Linear\n",
-        "import torch.nn as nn\ndef swap(m):\n    if type(m) is nn.Linear:\n"
-        "        return QLinear(m.weight, m.bias is not None)\n",
-        "import mylib.nn as nn\ndef init(m):\n    if type(m) == nn.Linear:\n        m.weight.fill_(0)\n",
-        "import torch.nn as nn\ndef init(m):\n    if type(m) == MyLayer:\n        m.weight.fill_(0)\n",
-        "import torch.nn as nn\ndef init(m, type):\n    if type(m) == nn.Linear:\n        m.weight.fill_(0)\n",
+        src("""
+            import torch.nn as nn
+            def init(m):
+                if isinstance(m, nn.Linear):
+                    nn.init.zeros_(m.bias)
+        """),
+        src("""
+            import torch.nn as nn
+            def describe(m):
+                return type(m) == nn.Linear
+        """),
+        src("""
+            import torch.nn as nn
+            def swap(m):
+                if type(m) is nn.Linear:
+                    return QLinear(m.weight, m.bias is not None)
+        """),
+        src("""
+            import mylib.nn as nn
+            def init(m):
+                if type(m) == nn.Linear:
+                    m.weight.fill_(0)
+        """),
+        src("""
+            import torch.nn as nn
+            def init(m):
+                if type(m) == MyLayer:
+                    m.weight.fill_(0)
+        """),
+        src("""
+            import torch.nn as nn
+            def init(m, type):
+                if type(m) == nn.Linear:
+                    m.weight.fill_(0)
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch.nn as nn\ndef init(m):\n    if type(m) == nn.Linear:\n        nn.init.zeros_(m.bias)\n",
-            "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Linear):\n        nn.init.zeros_(m.bias)\n",
+            src("""
+                import torch.nn as nn
+                def init(m):
+                    if type(m) == nn.Linear:
+                        nn.init.zeros_(m.bias)
+            """),
+            src("""
+                import torch.nn as nn
+                def init(m):
+                    if isinstance(m, nn.Linear):
+                        nn.init.zeros_(m.bias)
+            """),
             unsafe=True,
         ),
         Invalid(
-            "from torch import nn\ndef init(m):\n    if type(m) in (nn.Conv2d, nn.Linear):\n"
-            "        m.weight.data.fill_(1)\n",
-            "from torch import nn\ndef init(m):\n    if isinstance(m, (nn.Conv2d, nn.Linear)):\n"
-            "        m.weight.data.fill_(1)\n",
+            src("""
+                from torch import nn
+                def init(m):
+                    if type(m) in (nn.Conv2d, nn.Linear):
+                        m.weight.data.fill_(1)
+            """),
+            src("""
+                from torch import nn
+                def init(m):
+                    if isinstance(m, (nn.Conv2d, nn.Linear)):
+                        m.weight.data.fill_(1)
+            """),
             unsafe=True,
         ),
         Invalid(
-            "import torch\ndef init(m):\n    if torch.nn.Embedding != m.__class__:\n        return\n"
-            "    m.weight.data.zero_()\n",
-            "import torch\ndef init(m):\n    if not isinstance(m, torch.nn.Embedding):\n        return\n"
-            "    m.weight.data.zero_()\n",
+            src("""
+                import torch
+                def init(m):
+                    if torch.nn.Embedding != m.__class__:
+                        return
+                    m.weight.data.zero_()
+            """),
+            src("""
+                import torch
+                def init(m):
+                    if not isinstance(m, torch.nn.Embedding):
+                        return
+                    m.weight.data.zero_()
+            """),
             unsafe=True,
         ),
         Invalid(
-            "from torch.nn import LayerNorm, init\ndef f(m):\n"
-            "    init.zeros_(m.bias) if type(m) is not LayerNorm else None\n",
-            "from torch.nn import LayerNorm, init\ndef f(m):\n"
-            "    init.zeros_(m.bias) if not isinstance(m, LayerNorm) else None\n",
+            src("""
+                from torch.nn import LayerNorm, init
+                def f(m):
+                    init.zeros_(m.bias) if type(m) is not LayerNorm else None
+            """),
+            src("""
+                from torch.nn import LayerNorm, init
+                def f(m):
+                    init.zeros_(m.bias) if not isinstance(m, LayerNorm) else None
+            """),
             unsafe=True,
         ),
     )

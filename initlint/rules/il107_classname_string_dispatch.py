@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.base import Invalid, Report, Rule, src
 from initlint.rules.triggers import init_code_possible
 from initlint.semantic import SemanticModel
 from initlint.semantic.tensors import is_init_code, single_assignment
@@ -54,33 +54,79 @@ class ClassnameStringDispatch(Rule):
         return init_code_possible(text, memo) and super().may_match(text, memo)  # only init code is checked
 
     VALID = (
-        "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Conv2d):\n        nn.init.zeros_(m.bias)\n",
-        "import torch.nn as nn\ndef log(m):\n    if 'Conv' in m.__class__.__name__:\n        print(m)\n",
-        "import torch.nn as nn\ndef init(m, classname):\n    if classname.find('Conv') != -1:\n"
-        "        m.weight.data.fill_(0)\n",
-        "import torch.nn as nn\ndef init(m):\n    name = m.__class__.__name__\n    name = name.lower()\n"
-        "    if 'conv' in name:\n        m.weight.data.fill_(0)\n",
-        "import torch.nn as nn\ndef init(m):\n    if 'BatchNorm' in m.__class__.__name__:\n"
-        "        m.weight.data.fill_(1)\n",
-        "import torch.nn as nn\ndef init(m):\n    if m.__class__.__name__.find('Conv') > 0:\n"
-        "        m.weight.data.fill_(0)\n",
+        src("""
+            import torch.nn as nn
+            def init(m):
+                if isinstance(m, nn.Conv2d):
+                    nn.init.zeros_(m.bias)
+        """),
+        src("""
+            import torch.nn as nn
+            def log(m):
+                if 'Conv' in m.__class__.__name__:
+                    print(m)
+        """),
+        src("""
+            import torch.nn as nn
+            def init(m, classname):
+                if classname.find('Conv') != -1:
+                    m.weight.data.fill_(0)
+        """),
+        src("""
+            import torch.nn as nn
+            def init(m):
+                name = m.__class__.__name__
+                name = name.lower()
+                if 'conv' in name:
+                    m.weight.data.fill_(0)
+        """),
+        src("""
+            import torch.nn as nn
+            def init(m):
+                if 'BatchNorm' in m.__class__.__name__:
+                    m.weight.data.fill_(1)
+        """),
+        src("""
+            import torch.nn as nn
+            def init(m):
+                if m.__class__.__name__.find('Conv') > 0:
+                    m.weight.data.fill_(0)
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch.nn as nn\ndef init(m):\n    classname = m.__class__.__name__\n"
-            "    if classname.find('Conv') != -1:\n        nn.init.normal_(m.weight, 0.0, 0.02)\n"
+            src("""
+                import torch.nn as nn
+                def init(m):
+                    classname = m.__class__.__name__
+                    if classname.find('Conv') != -1:
+                        nn.init.normal_(m.weight, 0.0, 0.02)
+            """)
         ),
         Invalid(
-            "import torch.nn as nn\ndef init(m):\n    if 'Embedding' in type(m).__name__:\n"
-            "        m.weight.data.fill_(1)\n"
+            src("""
+                import torch.nn as nn
+                def init(m):
+                    if 'Embedding' in type(m).__name__:
+                        m.weight.data.fill_(1)
+            """)
         ),
         Invalid(
-            "from torch.nn import init\ndef weights_init(m):\n    if m.__class__.__name__.startswith('Linear'):\n"
-            "        init.zeros_(m.bias)\n"
+            src("""
+                from torch.nn import init
+                def weights_init(m):
+                    if m.__class__.__name__.startswith('Linear'):
+                        init.zeros_(m.bias)
+            """)
         ),
         Invalid(
-            "import torch\ndef init(m):\n    if m.__class__.__name__.find('Linear') == -1:\n        return\n"
-            "    m.bias.data.zero_()\n"
+            src("""
+                import torch
+                def init(m):
+                    if m.__class__.__name__.find('Linear') == -1:
+                        return
+                    m.bias.data.zero_()
+            """)
         ),
     )
 

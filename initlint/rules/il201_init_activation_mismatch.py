@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
 from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.activations import activation_class, assumed_activation, contradicts, explicitly_named
@@ -31,111 +31,137 @@ class InitActivationMismatch(Rule):
 
     VALID = (
         # Kaiming before ReLU: the matching scheme.
-        "import torch.nn as nn\nimport torch.nn.functional as F\n"
-        "class MLP(nn.Module):\n"
-        "    def __init__(self):\n"
-        "        super().__init__()\n"
-        "        self.fc1, self.fc2, self.fc3 = nn.Linear(8, 8), nn.Linear(8, 8), nn.Linear(8, 2)\n"
-        "        for fc in (self.fc1, self.fc2, self.fc3):\n"
-        "            nn.init.kaiming_normal_(fc.weight, nonlinearity='relu')\n"
-        "    def forward(self, x):\n"
-        "        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))\n",
+        src("""
+            import torch.nn as nn
+            import torch.nn.functional as F
+            class MLP(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc1, self.fc2, self.fc3 = nn.Linear(8, 8), nn.Linear(8, 8), nn.Linear(8, 2)
+                    for fc in (self.fc1, self.fc2, self.fc3):
+                        nn.init.kaiming_normal_(fc.weight, nonlinearity='relu')
+                def forward(self, x):
+                    return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+        """),
         # A norm between each layer and its activation: the scale does not compound.
-        "import torch.nn as nn\n"
-        "class MLP(nn.Module):\n"
-        "    def __init__(self):\n"
-        "        super().__init__()\n"
-        "        self.net = nn.Sequential(nn.Linear(8, 8), nn.BatchNorm1d(8), nn.ReLU(),\n"
-        "                                 nn.Linear(8, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))\n"
-        "        for m in self.modules():\n"
-        "            if isinstance(m, nn.Linear):\n"
-        "                nn.init.xavier_uniform_(m.weight)\n"
-        "    def forward(self, x):\n"
-        "        return self.net(x)\n",
+        src("""
+            import torch.nn as nn
+            class MLP(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.net = nn.Sequential(nn.Linear(8, 8), nn.BatchNorm1d(8), nn.ReLU(),
+                                             nn.Linear(8, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+                    for m in self.modules():
+                        if isinstance(m, nn.Linear):
+                            nn.init.xavier_uniform_(m.weight)
+                def forward(self, x):
+                    return self.net(x)
+        """),
         # Xavier before tanh is the classic match.
-        "import torch\nimport torch.nn as nn\n"
-        "class Net(nn.Module):\n"
-        "    def __init__(self):\n"
-        "        super().__init__()\n"
-        "        self.a, self.b, self.c = nn.Linear(4, 4), nn.Linear(4, 4), nn.Linear(4, 1)\n"
-        "        for m in (self.a, self.b, self.c):\n"
-        "            nn.init.xavier_normal_(m.weight, gain=nn.init.calculate_gain('tanh'))\n"
-        "    def forward(self, x):\n"
-        "        return self.c(torch.tanh(self.b(torch.tanh(self.a(x)))))\n",
+        src("""
+            import torch
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.a, self.b, self.c = nn.Linear(4, 4), nn.Linear(4, 4), nn.Linear(4, 1)
+                    for m in (self.a, self.b, self.c):
+                        nn.init.xavier_normal_(m.weight, gain=nn.init.calculate_gain('tanh'))
+                def forward(self, x):
+                    return self.c(torch.tanh(self.b(torch.tanh(self.a(x)))))
+        """),
         # One Xavier layer before GELU in a residual block (a ViT MLP): nothing compounds.
-        "import torch.nn as nn\n"
-        "class Mlp(nn.Module):\n"
-        "    def __init__(self):\n"
-        "        super().__init__()\n"
-        "        self.fc1, self.act, self.fc2 = nn.Linear(8, 32), nn.GELU(), nn.Linear(32, 8)\n"
-        "        nn.init.xavier_uniform_(self.fc1.weight)\n"
-        "        nn.init.xavier_uniform_(self.fc2.weight)\n"
-        "    def forward(self, x):\n"
-        "        return x + self.fc2(self.act(self.fc1(x)))\n",
+        src("""
+            import torch.nn as nn
+            class Mlp(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc1, self.act, self.fc2 = nn.Linear(8, 32), nn.GELU(), nn.Linear(32, 8)
+                    nn.init.xavier_uniform_(self.fc1.weight)
+                    nn.init.xavier_uniform_(self.fc2.weight)
+                def forward(self, x):
+                    return x + self.fc2(self.act(self.fc1(x)))
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch.nn as nn\nimport torch.nn.functional as F\n"
-            "class MLP(nn.Module):\n"
-            "    def __init__(self):\n"
-            "        super().__init__()\n"
-            "        self.fc1, self.fc2, self.fc3 = nn.Linear(8, 8), nn.Linear(8, 8), nn.Linear(8, 2)\n"
-            "        for fc in (self.fc1, self.fc2):\n"
-            "            nn.init.xavier_normal_(fc.weight)\n"
-            "    def forward(self, x):\n"
-            "        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))\n",
-            "import torch.nn as nn\nimport torch.nn.functional as F\n"
-            "class MLP(nn.Module):\n"
-            "    def __init__(self):\n"
-            "        super().__init__()\n"
-            "        self.fc1, self.fc2, self.fc3 = nn.Linear(8, 8), nn.Linear(8, 8), nn.Linear(8, 2)\n"
-            "        for fc in (self.fc1, self.fc2):\n"
-            '            nn.init.kaiming_normal_(fc.weight, nonlinearity="relu")\n'
-            "    def forward(self, x):\n"
-            "        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))\n",
+            src("""
+                import torch.nn as nn
+                import torch.nn.functional as F
+                class MLP(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc1, self.fc2, self.fc3 = nn.Linear(8, 8), nn.Linear(8, 8), nn.Linear(8, 2)
+                        for fc in (self.fc1, self.fc2):
+                            nn.init.xavier_normal_(fc.weight)
+                    def forward(self, x):
+                        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+            """),
+            src("""
+                import torch.nn as nn
+                import torch.nn.functional as F
+                class MLP(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc1, self.fc2, self.fc3 = nn.Linear(8, 8), nn.Linear(8, 8), nn.Linear(8, 2)
+                        for fc in (self.fc1, self.fc2):
+                            nn.init.kaiming_normal_(fc.weight, nonlinearity="relu")
+                    def forward(self, x):
+                        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+            """),
             unsafe=True,
         ),
         Invalid(
-            "from torch import nn\n"
-            "class Deep(nn.Module):\n"
-            "    def __init__(self, depth=6):\n"
-            "        super().__init__()\n"
-            "        layers = []\n"
-            "        for _ in range(depth):\n"
-            "            layers += [nn.Linear(64, 64), nn.ReLU()]\n"
-            "        self.body = nn.Sequential(*layers)\n"
-            "        self.head = nn.Linear(64, 10)\n"
-            "        self.apply(self._init)\n"
-            "    def _init(self, m):\n"
-            "        if isinstance(m, nn.Linear):\n"
-            "            nn.init.xavier_uniform_(m.weight)\n"
-            "    def forward(self, x):\n"
-            "        return self.head(self.body(x))\n",
+            src("""
+                from torch import nn
+                class Deep(nn.Module):
+                    def __init__(self, depth=6):
+                        super().__init__()
+                        layers = []
+                        for _ in range(depth):
+                            layers += [nn.Linear(64, 64), nn.ReLU()]
+                        self.body = nn.Sequential(*layers)
+                        self.head = nn.Linear(64, 10)
+                        self.apply(self._init)
+                    def _init(self, m):
+                        if isinstance(m, nn.Linear):
+                            nn.init.xavier_uniform_(m.weight)
+                    def forward(self, x):
+                        return self.head(self.body(x))
+            """),
             None,  # the init also reaches the head, which no activation follows: no fix
         ),
         Invalid(
-            "import torch\nfrom torch.nn import init\nimport torch.nn as nn\n"
-            "class RNNish(nn.Module):\n"
-            "    def __init__(self):\n"
-            "        super().__init__()\n"
-            "        self.l1, self.l2, self.out = nn.Linear(16, 16), nn.Linear(16, 16), nn.Linear(16, 1)\n"
-            "        init.kaiming_uniform_(self.l1.weight, nonlinearity='relu')\n"
-            "        init.kaiming_uniform_(self.l2.weight, nonlinearity='relu')\n"
-            "    def forward(self, x):\n"
-            "        x = torch.tanh(self.l1(x))\n"
-            "        x = torch.tanh(self.l2(x))\n"
-            "        return self.out(x)\n",
-            "import torch\nfrom torch.nn import init\nimport torch.nn as nn\n"
-            "class RNNish(nn.Module):\n"
-            "    def __init__(self):\n"
-            "        super().__init__()\n"
-            "        self.l1, self.l2, self.out = nn.Linear(16, 16), nn.Linear(16, 16), nn.Linear(16, 1)\n"
-            '        init.kaiming_uniform_(self.l1.weight, nonlinearity="tanh")\n'
-            '        init.kaiming_uniform_(self.l2.weight, nonlinearity="tanh")\n'
-            "    def forward(self, x):\n"
-            "        x = torch.tanh(self.l1(x))\n"
-            "        x = torch.tanh(self.l2(x))\n"
-            "        return self.out(x)\n",
+            src("""
+                import torch
+                from torch.nn import init
+                import torch.nn as nn
+                class RNNish(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.l1, self.l2, self.out = nn.Linear(16, 16), nn.Linear(16, 16), nn.Linear(16, 1)
+                        init.kaiming_uniform_(self.l1.weight, nonlinearity='relu')
+                        init.kaiming_uniform_(self.l2.weight, nonlinearity='relu')
+                    def forward(self, x):
+                        x = torch.tanh(self.l1(x))
+                        x = torch.tanh(self.l2(x))
+                        return self.out(x)
+            """),
+            src("""
+                import torch
+                from torch.nn import init
+                import torch.nn as nn
+                class RNNish(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.l1, self.l2, self.out = nn.Linear(16, 16), nn.Linear(16, 16), nn.Linear(16, 1)
+                        init.kaiming_uniform_(self.l1.weight, nonlinearity="tanh")
+                        init.kaiming_uniform_(self.l2.weight, nonlinearity="tanh")
+                    def forward(self, x):
+                        x = torch.tanh(self.l1(x))
+                        x = torch.tanh(self.l2(x))
+                        return self.out(x)
+            """),
             unsafe=True,
         ),
     )

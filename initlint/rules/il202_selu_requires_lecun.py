@@ -4,7 +4,7 @@ import math
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
 from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.catalog import gain_of
@@ -25,90 +25,114 @@ class SeluRequiresLecun(Rule):
     uses_init_aliases = True
 
     VALID = (
-        "import torch.nn as nn\n"
-        "class SNN(nn.Module):\n"
-        "    def __init__(self):\n"
-        "        super().__init__()\n"
-        "        self.net = nn.Sequential(nn.Linear(8, 8), nn.SELU(), nn.Linear(8, 8), nn.SELU(), nn.Linear(8, 1))\n"
-        "        for m in self.modules():\n"
-        "            if isinstance(m, nn.Linear):\n"
-        "                nn.init.kaiming_normal_(m.weight, nonlinearity='linear')\n"
-        "    def forward(self, x):\n"
-        "        return self.net(x)\n",
-        "import torch.nn as nn\nimport torch.nn.functional as F\n"
-        "class SNN(nn.Module):\n"
-        "    def __init__(self):\n"
-        "        super().__init__()\n"
-        "        self.fc, self.out = nn.Linear(100, 100), nn.Linear(100, 1)\n"
-        "        nn.init.normal_(self.fc.weight, std=0.1)\n"
-        "    def forward(self, x):\n"
-        "        return self.out(F.selu(self.fc(x)))\n",
+        src("""
+            import torch.nn as nn
+            class SNN(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.net = nn.Sequential(nn.Linear(8, 8), nn.SELU(), nn.Linear(8, 8), nn.SELU(), nn.Linear(8, 1))
+                    for m in self.modules():
+                        if isinstance(m, nn.Linear):
+                            nn.init.kaiming_normal_(m.weight, nonlinearity='linear')
+                def forward(self, x):
+                    return self.net(x)
+        """),
+        src("""
+            import torch.nn as nn
+            import torch.nn.functional as F
+            class SNN(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc, self.out = nn.Linear(100, 100), nn.Linear(100, 1)
+                    nn.init.normal_(self.fc.weight, std=0.1)
+                def forward(self, x):
+                    return self.out(F.selu(self.fc(x)))
+        """),
         # SELU on the output only: nothing self-normalizes after it.
-        "import torch.nn as nn\nimport torch.nn.functional as F\n"
-        "class Head(nn.Module):\n"
-        "    def __init__(self):\n"
-        "        super().__init__()\n"
-        "        self.fc = nn.Linear(8, 8)\n"
-        "        nn.init.kaiming_normal_(self.fc.weight)\n"
-        "    def forward(self, x):\n"
-        "        return F.selu(self.fc(x))\n",
+        src("""
+            import torch.nn as nn
+            import torch.nn.functional as F
+            class Head(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = nn.Linear(8, 8)
+                    nn.init.kaiming_normal_(self.fc.weight)
+                def forward(self, x):
+                    return F.selu(self.fc(x))
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch.nn as nn\n"
-            "class SNN(nn.Module):\n"
-            "    def __init__(self):\n"
-            "        super().__init__()\n"
-            "        self.a, self.act, self.b = nn.Linear(8, 8), nn.SELU(), nn.Linear(8, 1)\n"
-            "        nn.init.kaiming_normal_(self.a.weight, nonlinearity='selu')\n"
-            "    def forward(self, x):\n"
-            "        return self.b(self.act(self.a(x)))\n",
-            "import torch.nn as nn\n"
-            "class SNN(nn.Module):\n"
-            "    def __init__(self):\n"
-            "        super().__init__()\n"
-            "        self.a, self.act, self.b = nn.Linear(8, 8), nn.SELU(), nn.Linear(8, 1)\n"
-            '        nn.init.kaiming_normal_(self.a.weight, nonlinearity="linear")\n'
-            "    def forward(self, x):\n"
-            "        return self.b(self.act(self.a(x)))\n",
+            src("""
+                import torch.nn as nn
+                class SNN(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.a, self.act, self.b = nn.Linear(8, 8), nn.SELU(), nn.Linear(8, 1)
+                        nn.init.kaiming_normal_(self.a.weight, nonlinearity='selu')
+                    def forward(self, x):
+                        return self.b(self.act(self.a(x)))
+            """),
+            src("""
+                import torch.nn as nn
+                class SNN(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.a, self.act, self.b = nn.Linear(8, 8), nn.SELU(), nn.Linear(8, 1)
+                        nn.init.kaiming_normal_(self.a.weight, nonlinearity="linear")
+                    def forward(self, x):
+                        return self.b(self.act(self.a(x)))
+            """),
             unsafe=True,
         ),
         Invalid(
-            "import torch\nimport torch.nn as nn\n"
-            "class SNN(nn.Module):\n"
-            "    def __init__(self):\n"
-            "        super().__init__()\n"
-            "        self.a, self.b = nn.Linear(8, 8), nn.Linear(8, 1)\n"
-            "        nn.init.kaiming_uniform_(self.a.weight)\n"
-            "    def forward(self, x):\n"
-            "        return self.b(torch.selu(self.a(x)))\n",
-            "import torch\nimport torch.nn as nn\n"
-            "class SNN(nn.Module):\n"
-            "    def __init__(self):\n"
-            "        super().__init__()\n"
-            "        self.a, self.b = nn.Linear(8, 8), nn.Linear(8, 1)\n"
-            '        nn.init.kaiming_normal_(self.a.weight, nonlinearity="linear")\n'
-            "    def forward(self, x):\n"
-            "        return self.b(torch.selu(self.a(x)))\n",
+            src("""
+                import torch
+                import torch.nn as nn
+                class SNN(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.a, self.b = nn.Linear(8, 8), nn.Linear(8, 1)
+                        nn.init.kaiming_uniform_(self.a.weight)
+                    def forward(self, x):
+                        return self.b(torch.selu(self.a(x)))
+            """),
+            src("""
+                import torch
+                import torch.nn as nn
+                class SNN(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.a, self.b = nn.Linear(8, 8), nn.Linear(8, 1)
+                        nn.init.kaiming_normal_(self.a.weight, nonlinearity="linear")
+                    def forward(self, x):
+                        return self.b(torch.selu(self.a(x)))
+            """),
             unsafe=True,
         ),
         Invalid(
-            "import torch.nn as nn\nimport torch.nn.functional as F\n"
-            "class SNN(nn.Module):\n"
-            "    def __init__(self):\n"
-            "        super().__init__()\n"
-            "        self.a, self.b = nn.Linear(256, 256), nn.Linear(256, 1)\n"
-            "        self.a.weight.data.normal_(0, 0.01)\n"
-            "    def forward(self, x):\n"
-            "        return self.b(F.selu(self.a(x)))\n",
-            "import torch.nn as nn\nimport torch.nn.functional as F\n"
-            "class SNN(nn.Module):\n"
-            "    def __init__(self):\n"
-            "        super().__init__()\n"
-            "        self.a, self.b = nn.Linear(256, 256), nn.Linear(256, 1)\n"
-            '        nn.init.kaiming_normal_(self.a.weight, nonlinearity="linear")\n'
-            "    def forward(self, x):\n"
-            "        return self.b(F.selu(self.a(x)))\n",
+            src("""
+                import torch.nn as nn
+                import torch.nn.functional as F
+                class SNN(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.a, self.b = nn.Linear(256, 256), nn.Linear(256, 1)
+                        self.a.weight.data.normal_(0, 0.01)
+                    def forward(self, x):
+                        return self.b(F.selu(self.a(x)))
+            """),
+            src("""
+                import torch.nn as nn
+                import torch.nn.functional as F
+                class SNN(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.a, self.b = nn.Linear(256, 256), nn.Linear(256, 1)
+                        nn.init.kaiming_normal_(self.a.weight, nonlinearity="linear")
+                    def forward(self, x):
+                        return self.b(F.selu(self.a(x)))
+            """),
             unsafe=True,
         ),
     )

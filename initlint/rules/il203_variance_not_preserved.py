@@ -3,7 +3,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.base import Invalid, Report, Rule, src
 from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.chains import Step, chains, weight_sites
@@ -33,92 +33,107 @@ class VarianceNotPreserved(Rule):
     uses_init_aliases = True
 
     VALID = (
-        "import torch.nn as nn\n"
-        "class MLP(nn.Module):\n"
-        "    def __init__(self):\n"
-        "        super().__init__()\n"
-        "        self.net = nn.Sequential(nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))\n"
-        "        for m in self.modules():\n"
-        "            if isinstance(m, nn.Linear):\n"
-        "                nn.init.normal_(m.weight, std=(2 / 256) ** 0.5)\n"
-        "    def forward(self, x):\n"
-        "        return self.net(x)\n",
+        src("""
+            import torch.nn as nn
+            class MLP(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.net = nn.Sequential(nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+                    for m in self.modules():
+                        if isinstance(m, nn.Linear):
+                            nn.init.normal_(m.weight, std=(2 / 256) ** 0.5)
+                def forward(self, x):
+                    return self.net(x)
+        """),
         # BatchNorm between the layers rescales the signal: nothing compounds.
-        "import torch.nn as nn\n"
-        "class MLP(nn.Module):\n"
-        "    def __init__(self):\n"
-        "        super().__init__()\n"
-        "        self.net = nn.Sequential(nn.Linear(256, 256), nn.BatchNorm1d(256), nn.ReLU(),\n"
-        "                                 nn.Linear(256, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Linear(256, 10))\n"
-        "        for m in self.modules():\n"
-        "            if isinstance(m, nn.Linear):\n"
-        "                nn.init.normal_(m.weight, std=0.01)\n"
-        "    def forward(self, x):\n"
-        "        return self.net(x)\n",
+        src("""
+            import torch.nn as nn
+            class MLP(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.net = nn.Sequential(nn.Linear(256, 256), nn.BatchNorm1d(256), nn.ReLU(),
+                                             nn.Linear(256, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Linear(256, 10))
+                    for m in self.modules():
+                        if isinstance(m, nn.Linear):
+                            nn.init.normal_(m.weight, std=0.01)
+                def forward(self, x):
+                    return self.net(x)
+        """),
         # Widths from a config: unknown fan, no verdict.
-        "import torch.nn as nn\n"
-        "class MLP(nn.Module):\n"
-        "    def __init__(self, config):\n"
-        "        super().__init__()\n"
-        "        self.net = nn.Sequential(nn.Linear(config.d, config.d), nn.ReLU(), nn.Linear(config.d, config.d),\n"
-        "                                 nn.ReLU(), nn.Linear(config.d, 2))\n"
-        "        for m in self.modules():\n"
-        "            if isinstance(m, nn.Linear):\n"
-        "                nn.init.normal_(m.weight, std=0.01)\n"
-        "    def forward(self, x):\n"
-        "        return self.net(x)\n",
+        src("""
+            import torch.nn as nn
+            class MLP(nn.Module):
+                def __init__(self, config):
+                    super().__init__()
+                    self.net = nn.Sequential(nn.Linear(config.d, config.d), nn.ReLU(), nn.Linear(config.d, config.d),
+                                             nn.ReLU(), nn.Linear(config.d, 2))
+                    for m in self.modules():
+                        if isinstance(m, nn.Linear):
+                            nn.init.normal_(m.weight, std=0.01)
+                def forward(self, x):
+                    return self.net(x)
+        """),
         # One hidden layer only (a transformer MLP): no chain.
-        "import torch.nn as nn\n"
-        "class Mlp(nn.Module):\n"
-        "    def __init__(self):\n"
-        "        super().__init__()\n"
-        "        self.fc1, self.act, self.fc2 = nn.Linear(768, 3072), nn.GELU(), nn.Linear(3072, 768)\n"
-        "        nn.init.normal_(self.fc1.weight, std=0.02)\n"
-        "        nn.init.normal_(self.fc2.weight, std=0.02)\n"
-        "    def forward(self, x):\n"
-        "        return self.fc2(self.act(self.fc1(x)))\n",
+        src("""
+            import torch.nn as nn
+            class Mlp(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc1, self.act, self.fc2 = nn.Linear(768, 3072), nn.GELU(), nn.Linear(3072, 768)
+                    nn.init.normal_(self.fc1.weight, std=0.02)
+                    nn.init.normal_(self.fc2.weight, std=0.02)
+                def forward(self, x):
+                    return self.fc2(self.act(self.fc1(x)))
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch.nn as nn\n"
-            "class MLP(nn.Module):\n"
-            "    def __init__(self, width=256, depth=20):\n"
-            "        super().__init__()\n"
-            "        layers = []\n"
-            "        for _ in range(depth):\n"
-            "            layers += [nn.Linear(width, width), nn.ReLU()]\n"
-            "        self.body = nn.Sequential(*layers)\n"
-            "        self.head = nn.Linear(width, 10)\n"
-            "        for m in self.modules():\n"
-            "            if isinstance(m, nn.Linear):\n"
-            "                nn.init.normal_(m.weight, 0.0, 0.01)\n"
-            "    def forward(self, x):\n"
-            "        return self.head(self.body(x))\n"
+            src("""
+                import torch.nn as nn
+                class MLP(nn.Module):
+                    def __init__(self, width=256, depth=20):
+                        super().__init__()
+                        layers = []
+                        for _ in range(depth):
+                            layers += [nn.Linear(width, width), nn.ReLU()]
+                        self.body = nn.Sequential(*layers)
+                        self.head = nn.Linear(width, 10)
+                        for m in self.modules():
+                            if isinstance(m, nn.Linear):
+                                nn.init.normal_(m.weight, 0.0, 0.01)
+                    def forward(self, x):
+                        return self.head(self.body(x))
+            """)
         ),
         Invalid(
-            "import torch.nn as nn\nimport torch.nn.functional as F\n"
-            "class Net(nn.Module):\n"
-            "    def __init__(self):\n"
-            "        super().__init__()\n"
-            "        self.fc1, self.fc2, self.fc3 = nn.Linear(1024, 1024), nn.Linear(1024, 1024), nn.Linear(1024, 2)\n"
-            "        for fc in (self.fc1, self.fc2):\n"
-            "            fc.weight.data.uniform_(-1, 1)\n"
-            "    def forward(self, x):\n"
-            "        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))\n"
+            src("""
+                import torch.nn as nn
+                import torch.nn.functional as F
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc1, self.fc2, self.fc3 = nn.Linear(1024, 1024), nn.Linear(1024, 1024), nn.Linear(1024, 2)
+                        for fc in (self.fc1, self.fc2):
+                            fc.weight.data.uniform_(-1, 1)
+                    def forward(self, x):
+                        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+            """)
         ),
         Invalid(
-            "from torch import nn\n"
-            "class Conv(nn.Module):\n"
-            "    def __init__(self):\n"
-            "        super().__init__()\n"
-            "        self.c1 = nn.Conv2d(64, 64, 3, padding=1)\n"
-            "        self.c2 = nn.Conv2d(64, 64, 3, padding=1)\n"
-            "        self.c3 = nn.Conv2d(64, 10, 1)\n"
-            "        self.act = nn.ReLU()\n"
-            "        for c in (self.c1, self.c2):\n"
-            "            nn.init.normal_(c.weight, std=0.001)\n"
-            "    def forward(self, x):\n"
-            "        return self.c3(self.act(self.c2(self.act(self.c1(x)))))\n"
+            src("""
+                from torch import nn
+                class Conv(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.c1 = nn.Conv2d(64, 64, 3, padding=1)
+                        self.c2 = nn.Conv2d(64, 64, 3, padding=1)
+                        self.c3 = nn.Conv2d(64, 10, 1)
+                        self.act = nn.ReLU()
+                        for c in (self.c1, self.c2):
+                            nn.init.normal_(c.weight, std=0.001)
+                    def forward(self, x):
+                        return self.c3(self.act(self.c2(self.act(self.c1(x)))))
+            """)
         ),
     )
 

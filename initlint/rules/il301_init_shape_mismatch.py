@@ -4,7 +4,7 @@ import re
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.base import Invalid, Report, Rule, src
 from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.catalog import LAYERS
@@ -54,30 +54,81 @@ class InitShapeMismatch(Rule):
     uses_init_aliases = True
 
     VALID = (
-        "import torch.nn as nn\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc = nn.Linear(4, 4)\n        nn.init.xavier_uniform_(self.fc.weight)\n"
-        "        nn.init.zeros_(self.fc.bias)\n",
-        "import torch.nn as nn\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.conv = nn.Conv2d(3, 3, 3)\n        nn.init.dirac_(self.conv.weight)\n",
-        "import torch.nn as nn\ndef init(m):\n    for p in m.parameters():\n        if p.dim() > 1:\n"
-        "            nn.init.xavier_uniform_(p)\n",
-        "import torch\nimport torch.nn as nn\nw = torch.empty(3, 5)\nnn.init.eye_(w)\n",
-        "import torch\nimport torch.nn as nn\nw = torch.empty(shape)\nnn.init.orthogonal_(w)\n",
+        src("""
+            import torch.nn as nn
+            class M(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = nn.Linear(4, 4)
+                    nn.init.xavier_uniform_(self.fc.weight)
+                    nn.init.zeros_(self.fc.bias)
+        """),
+        src("""
+            import torch.nn as nn
+            class M(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.conv = nn.Conv2d(3, 3, 3)
+                    nn.init.dirac_(self.conv.weight)
+        """),
+        src("""
+            import torch.nn as nn
+            def init(m):
+                for p in m.parameters():
+                    if p.dim() > 1:
+                        nn.init.xavier_uniform_(p)
+        """),
+        src("""
+            import torch
+            import torch.nn as nn
+            w = torch.empty(3, 5)
+            nn.init.eye_(w)
+        """),
+        src("""
+            import torch
+            import torch.nn as nn
+            w = torch.empty(shape)
+            nn.init.orthogonal_(w)
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch.nn as nn\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.fc = nn.Linear(4, 4)\n        nn.init.xavier_uniform_(self.fc.bias)\n"
+            src("""
+                import torch.nn as nn
+                class M(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc = nn.Linear(4, 4)
+                        nn.init.xavier_uniform_(self.fc.bias)
+            """)
         ),
         Invalid(
-            "from torch.nn import init\nimport torch.nn as nn\ndef init_weights(m):\n"
-            "    if isinstance(m, nn.Conv2d):\n        init.eye_(m.weight)\n"
+            src("""
+                from torch.nn import init
+                import torch.nn as nn
+                def init_weights(m):
+                    if isinstance(m, nn.Conv2d):
+                        init.eye_(m.weight)
+            """)
         ),
-        Invalid("import torch\nfrom torch.nn.init import dirac_\nw = torch.empty(8, 8)\ndirac_(w)\n"),
         Invalid(
-            "import torch\nimport torch.nn as nn\nclass M(nn.Module):\n    def __init__(self, d):\n"
-            "        super().__init__()\n        self.scale = nn.Parameter(torch.zeros(d))\n"
-            "        nn.init.kaiming_normal_(self.scale)\n"
+            src("""
+                import torch
+                from torch.nn.init import dirac_
+                w = torch.empty(8, 8)
+                dirac_(w)
+            """)
+        ),
+        Invalid(
+            src("""
+                import torch
+                import torch.nn as nn
+                class M(nn.Module):
+                    def __init__(self, d):
+                        super().__init__()
+                        self.scale = nn.Parameter(torch.zeros(d))
+                        nn.init.kaiming_normal_(self.scale)
+            """)
         ),
     )
 

@@ -4,7 +4,7 @@ import math
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.base import Invalid, Report, Rule, src
 from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.catalog import GAIN_NAMES
@@ -44,21 +44,74 @@ class InvalidInitArgument(Rule):
     uses_init_aliases = True
 
     VALID = (
-        "import torch.nn as nn\nnn.init.uniform_(w, -0.1, 0.1)\n",
-        "import torch.nn as nn\nnn.init.kaiming_normal_(w, mode='fan_out', nonlinearity='relu')\n",
-        "from torch.nn import init\ninit.trunc_normal_(w, std=0.02, a=-0.04, b=0.04)\n",
-        "from torch.nn.init import calculate_gain\ng = calculate_gain('leaky_relu', 0.2)\n",
-        "import torch.nn as nn\nnn.init.kaiming_uniform_(w, nonlinearity=act)\n",
-        "import numpy as np\nx = np.random.uniform(1, 0)\n",
+        src("""
+            import torch.nn as nn
+            nn.init.uniform_(w, -0.1, 0.1)
+        """),
+        src("""
+            import torch.nn as nn
+            nn.init.kaiming_normal_(w, mode='fan_out', nonlinearity='relu')
+        """),
+        src("""
+            from torch.nn import init
+            init.trunc_normal_(w, std=0.02, a=-0.04, b=0.04)
+        """),
+        src("""
+            from torch.nn.init import calculate_gain
+            g = calculate_gain('leaky_relu', 0.2)
+        """),
+        src("""
+            import torch.nn as nn
+            nn.init.kaiming_uniform_(w, nonlinearity=act)
+        """),
+        src("""
+            import numpy as np
+            x = np.random.uniform(1, 0)
+        """),
     )
     INVALID = (
-        Invalid("import torch.nn as nn\nnn.init.uniform_(w, 0.1, -0.1)\n"),
-        Invalid("from torch.nn import init\ninit.normal_(w, 0.0, 0.0)\n"),
-        Invalid("import torch.nn.init as I\nI.kaiming_normal_(w, nonlinearity='gelu')\n"),
-        Invalid("from torch.nn.init import kaiming_uniform_\nkaiming_uniform_(w, mode='fan_avg')\n"),
-        Invalid("import torch.nn as nn\ng = nn.init.calculate_gain('silu')\n"),
-        Invalid("import torch.nn as nn\nnn.init.trunc_normal_(w, mean=3.0, std=0.02)\n"),
-        Invalid("import torch.nn as nn\nnn.init.sparse_(w, sparsity=10)\n"),
+        Invalid(
+            src("""
+                import torch.nn as nn
+                nn.init.uniform_(w, 0.1, -0.1)
+            """)
+        ),
+        Invalid(
+            src("""
+                from torch.nn import init
+                init.normal_(w, 0.0, 0.0)
+            """)
+        ),
+        Invalid(
+            src("""
+                import torch.nn.init as I
+                I.kaiming_normal_(w, nonlinearity='gelu')
+            """)
+        ),
+        Invalid(
+            src("""
+                from torch.nn.init import kaiming_uniform_
+                kaiming_uniform_(w, mode='fan_avg')
+            """)
+        ),
+        Invalid(
+            src("""
+                import torch.nn as nn
+                g = nn.init.calculate_gain('silu')
+            """)
+        ),
+        Invalid(
+            src("""
+                import torch.nn as nn
+                nn.init.trunc_normal_(w, mean=3.0, std=0.02)
+            """)
+        ),
+        Invalid(
+            src("""
+                import torch.nn as nn
+                nn.init.sparse_(w, sparsity=10)
+            """)
+        ),
     )
 
     def check(self, model: SemanticModel) -> Iterator[Report]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.base import Invalid, Report, Rule, src
 from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.values import evaluate
@@ -25,16 +25,46 @@ class TruncNormalAbsoluteBounds(Rule):
     uses_init_aliases = True
 
     VALID = (
-        "import torch.nn as nn\nnn.init.trunc_normal_(w, std=0.02, a=-0.04, b=0.04)\n",
-        "import torch.nn as nn\nnn.init.trunc_normal_(w)\n",
-        "from torch.nn import init\ninit.trunc_normal_(w, std=1.0)\n",
-        "import torch.nn as nn\nnn.init.trunc_normal_(w, std=s)\n",
-        "from timm.layers import trunc_normal_\ntrunc_normal_(w, std=0.02)\n",
+        src("""
+            import torch.nn as nn
+            nn.init.trunc_normal_(w, std=0.02, a=-0.04, b=0.04)
+        """),
+        src("""
+            import torch.nn as nn
+            nn.init.trunc_normal_(w)
+        """),
+        src("""
+            from torch.nn import init
+            init.trunc_normal_(w, std=1.0)
+        """),
+        src("""
+            import torch.nn as nn
+            nn.init.trunc_normal_(w, std=s)
+        """),
+        src("""
+            from timm.layers import trunc_normal_
+            trunc_normal_(w, std=0.02)
+        """),
     )
     INVALID = (
-        Invalid("import torch.nn as nn\nnn.init.trunc_normal_(w, std=0.02)\n"),
-        Invalid("from torch.nn import init\ninit.trunc_normal_(m.weight, 0.0, 0.2)\n"),
-        Invalid("from torch.nn.init import trunc_normal_\ntrunc_normal_(w, mean=0, std=0.5)\n"),
+        Invalid(
+            src("""
+                import torch.nn as nn
+                nn.init.trunc_normal_(w, std=0.02)
+            """)
+        ),
+        Invalid(
+            src("""
+                from torch.nn import init
+                init.trunc_normal_(m.weight, 0.0, 0.2)
+            """)
+        ),
+        Invalid(
+            src("""
+                from torch.nn.init import trunc_normal_
+                trunc_normal_(w, mean=0, std=0.5)
+            """)
+        ),
     )
 
     def check(self, model: SemanticModel) -> Iterator[Report]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.base import Invalid, Report, Rule, src
 from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.catalog import LAYERS
@@ -33,28 +33,63 @@ class NormWeightZeroMean(Rule):
     uses_init_aliases = True
 
     VALID = (
-        "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.BatchNorm2d):\n"
-        "        nn.init.normal_(m.weight, 1.0, 0.02)\n        nn.init.zeros_(m.bias)\n",
-        "import torch.nn as nn\nclass B(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.norm = nn.LayerNorm(8)\n        nn.init.zeros_(self.norm.weight)\n",
-        "import torch.nn as nn\ndef init(m):\n    if isinstance(m, (nn.Linear, nn.LayerNorm)):\n"
-        "        nn.init.normal_(m.weight, 0.0, 0.02)\n",
-        "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.LayerNorm):\n"
-        "        nn.init.normal_(m.bias, 0.0, 0.02)\n",
+        src("""
+            import torch.nn as nn
+            def init(m):
+                if isinstance(m, nn.BatchNorm2d):
+                    nn.init.normal_(m.weight, 1.0, 0.02)
+                    nn.init.zeros_(m.bias)
+        """),
+        src("""
+            import torch.nn as nn
+            class B(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.norm = nn.LayerNorm(8)
+                    nn.init.zeros_(self.norm.weight)
+        """),
+        src("""
+            import torch.nn as nn
+            def init(m):
+                if isinstance(m, (nn.Linear, nn.LayerNorm)):
+                    nn.init.normal_(m.weight, 0.0, 0.02)
+        """),
+        src("""
+            import torch.nn as nn
+            def init(m):
+                if isinstance(m, nn.LayerNorm):
+                    nn.init.normal_(m.bias, 0.0, 0.02)
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.BatchNorm2d):\n"
-            "        nn.init.normal_(m.weight, 0.0, 0.02)\n"
+            src("""
+                import torch.nn as nn
+                def init(m):
+                    if isinstance(m, nn.BatchNorm2d):
+                        nn.init.normal_(m.weight, 0.0, 0.02)
+            """)
         ),
         Invalid(
-            "from torch.nn import init\nimport torch.nn as nn\nclass B(nn.Module):\n    def __init__(self):\n"
-            "        super().__init__()\n        self.norm = nn.LayerNorm(8)\n"
-            "        init.trunc_normal_(self.norm.weight, std=0.02)\n"
+            src("""
+                from torch.nn import init
+                import torch.nn as nn
+                class B(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.norm = nn.LayerNorm(8)
+                        init.trunc_normal_(self.norm.weight, std=0.02)
+            """)
         ),
         Invalid(
-            "import torch.nn as nn\nclass B(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.gn = nn.GroupNorm(4, 8)\n        self.gn.weight.data.uniform_(-0.1, 0.1)\n"
+            src("""
+                import torch.nn as nn
+                class B(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.gn = nn.GroupNorm(4, 8)
+                        self.gn.weight.data.uniform_(-0.1, 0.1)
+            """)
         ),
     )
 

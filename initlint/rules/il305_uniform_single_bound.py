@@ -4,7 +4,7 @@ import re
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
 from initlint.semantic import SemanticModel
 from initlint.semantic.inits import InitSite
 from initlint.semantic.scales import SQRT_FUNCTIONS, bound_value, radicand, resolved_value
@@ -49,53 +49,128 @@ class UniformSingleBound(Rule):
     uses_init_aliases = True
 
     VALID = (
-        "import math\nimport torch.nn as nn\nnn.init.uniform_(w, -1 / math.sqrt(n), 1 / math.sqrt(n))\n",
-        "import torch.nn as nn\nnn.init.uniform_(w, a=-bound, b=bound)\n",
-        "import torch.nn as nn\nnn.init.uniform_(w)\n",
+        src("""
+            import math
+            import torch.nn as nn
+            nn.init.uniform_(w, -1 / math.sqrt(n), 1 / math.sqrt(n))
+        """),
+        src("""
+            import torch.nn as nn
+            nn.init.uniform_(w, a=-bound, b=bound)
+        """),
+        src("""
+            import torch.nn as nn
+            nn.init.uniform_(w)
+        """),
         # a lower end that is not a symmetric magnitude
-        "import torch.nn as nn\nnn.init.uniform_(self.temperature, low)\n",
+        src("""
+            import torch.nn as nn
+            nn.init.uniform_(self.temperature, low)
+        """),
         # a literal below 1 on a tensor not proven to be a layer weight (a positive scale is plausible)
-        "import torch.nn as nn\nnn.init.uniform_(self.alpha, 0.5)\n",
+        src("""
+            import torch.nn as nn
+            nn.init.uniform_(self.alpha, 0.5)
+        """),
         # uniform_(w, -1) is [-1, 1): symmetric
-        "import torch.nn as nn\nlayer = nn.Linear(4, 4)\nnn.init.uniform_(layer.weight, -1)\n",
+        src("""
+            import torch.nn as nn
+            layer = nn.Linear(4, 4)
+            nn.init.uniform_(layer.weight, -1)
+        """),
         # not torch: numpy's uniform(low, high) has its own defaults
-        "import numpy as np\nimport math\nx = np.random.uniform(1 / math.sqrt(n))\n",
+        src("""
+            import numpy as np
+            import math
+            x = np.random.uniform(1 / math.sqrt(n))
+        """),
     )
     INVALID = (
         Invalid(
-            "import math\nimport torch.nn as nn\nnn.init.uniform_(w, 1 / math.sqrt(n))\n",
-            "import math\nimport torch.nn as nn\nnn.init.uniform_(w, -1 / math.sqrt(n), 1 / math.sqrt(n))\n",
+            src("""
+                import math
+                import torch.nn as nn
+                nn.init.uniform_(w, 1 / math.sqrt(n))
+            """),
+            src("""
+                import math
+                import torch.nn as nn
+                nn.init.uniform_(w, -1 / math.sqrt(n), 1 / math.sqrt(n))
+            """),
             unsafe=True,
         ),
         Invalid(
-            "import math\nimport torch.nn as nn\nclass M(nn.Module):\n    def __init__(self, d):\n"
-            "        super().__init__()\n        self.w = nn.Parameter(torch.empty(d, d))\n"
-            "    def reset_parameters(self):\n        stdv = 1.0 / math.sqrt(self.w.size(1))\n"
-            "        self.w.data.uniform_(stdv)\n",
-            "import math\nimport torch.nn as nn\nclass M(nn.Module):\n    def __init__(self, d):\n"
-            "        super().__init__()\n        self.w = nn.Parameter(torch.empty(d, d))\n"
-            "    def reset_parameters(self):\n        stdv = 1.0 / math.sqrt(self.w.size(1))\n"
-            "        self.w.data.uniform_(-stdv, stdv)\n",
+            src("""
+                import math
+                import torch.nn as nn
+                class M(nn.Module):
+                    def __init__(self, d):
+                        super().__init__()
+                        self.w = nn.Parameter(torch.empty(d, d))
+                    def reset_parameters(self):
+                        stdv = 1.0 / math.sqrt(self.w.size(1))
+                        self.w.data.uniform_(stdv)
+            """),
+            src("""
+                import math
+                import torch.nn as nn
+                class M(nn.Module):
+                    def __init__(self, d):
+                        super().__init__()
+                        self.w = nn.Parameter(torch.empty(d, d))
+                    def reset_parameters(self):
+                        stdv = 1.0 / math.sqrt(self.w.size(1))
+                        self.w.data.uniform_(-stdv, stdv)
+            """),
             unsafe=True,
         ),
         Invalid(
-            "import torch.nn as nn\nfrom torch.nn import init\ndef reset(m, bound):\n    init.uniform_(m.weight, a=bound)\n",
-            "import torch.nn as nn\nfrom torch.nn import init\ndef reset(m, bound):\n"
-            "    init.uniform_(m.weight, a=-bound, b=bound)\n",
+            src("""
+                import torch.nn as nn
+                from torch.nn import init
+                def reset(m, bound):
+                    init.uniform_(m.weight, a=bound)
+            """),
+            src("""
+                import torch.nn as nn
+                from torch.nn import init
+                def reset(m, bound):
+                    init.uniform_(m.weight, a=-bound, b=bound)
+            """),
             unsafe=True,
         ),
         Invalid(
-            "import torch.nn as nn\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.fc = nn.Linear(8, 8)\n        self.fc.weight.data.uniform_(0.1)\n",
-            "import torch.nn as nn\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.fc = nn.Linear(8, 8)\n        self.fc.weight.data.uniform_(-0.1, 0.1)\n",
+            src("""
+                import torch.nn as nn
+                class M(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc = nn.Linear(8, 8)
+                        self.fc.weight.data.uniform_(0.1)
+            """),
+            src("""
+                import torch.nn as nn
+                class M(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc = nn.Linear(8, 8)
+                        self.fc.weight.data.uniform_(-0.1, 0.1)
+            """),
             unsafe=True,
         ),
         Invalid(
-            "import math\nimport torch\nimport torch.nn as nn\n"
-            "w = nn.Parameter(torch.empty(n, m).uniform_(-math.sqrt(6.0 / (n + m))))\n",
-            "import math\nimport torch\nimport torch.nn as nn\n"
-            "w = nn.Parameter(torch.empty(n, m).uniform_(-math.sqrt(6.0 / (n + m)), math.sqrt(6.0 / (n + m))))\n",
+            src("""
+                import math
+                import torch
+                import torch.nn as nn
+                w = nn.Parameter(torch.empty(n, m).uniform_(-math.sqrt(6.0 / (n + m))))
+            """),
+            src("""
+                import math
+                import torch
+                import torch.nn as nn
+                w = nn.Parameter(torch.empty(n, m).uniform_(-math.sqrt(6.0 / (n + m)), math.sqrt(6.0 / (n + m))))
+            """),
             unsafe=True,
         ),
     )

@@ -4,7 +4,7 @@ import re
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
 from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.inits import InitSite, strip_data
@@ -21,19 +21,21 @@ _MATMUL_METHODS = frozenset({"matmul", "mm"})
 _SAME_MATRIX = frozenset({"float", "double", "half", "bfloat16", "cpu", "cuda", "to", "contiguous", "detach"})
 _METADATA = frozenset({"size", "shape", "dim", "ndim", "numel", "device", "dtype", "requires_grad"})
 
-_GCN = (
-    "import math\nimport torch\nimport torch.nn as nn\n"
-    "class GraphConvolution(nn.Module):\n"
-    "    def __init__(self, in_features, out_features):\n"
-    "        super().__init__()\n"
-    "        self.weight = nn.Parameter(torch.FloatTensor(in_features, out_features))\n"
-    "        self.reset_parameters()\n"
-    "    def reset_parameters(self):\n"
-    "        stdv = 1.0 / math.sqrt(self.weight.size({axis}))\n"
-    "        self.weight.data.uniform_(-stdv, stdv)\n"
-    "    def forward(self, x, adj):\n"
-    "        return torch.spmm(adj, {use})\n"
-)
+_GCN = src("""
+    import math
+    import torch
+    import torch.nn as nn
+    class GraphConvolution(nn.Module):
+        def __init__(self, in_features, out_features):
+            super().__init__()
+            self.weight = nn.Parameter(torch.FloatTensor(in_features, out_features))
+            self.reset_parameters()
+        def reset_parameters(self):
+            stdv = 1.0 / math.sqrt(self.weight.size({axis}))
+            self.weight.data.uniform_(-stdv, stdv)
+        def forward(self, x, adj):
+            return torch.spmm(adj, {use})
+""")
 
 
 class FanFromWrongAxis(Rule):
@@ -73,11 +75,17 @@ class FanFromWrongAxis(Rule):
             unsafe=True,
         ),
         Invalid(
-            "import torch\nimport torch.nn as nn\nclass Proj(nn.Module):\n"
-            "    def __init__(self, d_in, d_out):\n        super().__init__()\n"
-            "        self.W = nn.Parameter(torch.empty(d_in, d_out))\n"
-            "        nn.init.normal_(self.W, std=d_out ** -0.5)\n"
-            "    def forward(self, x):\n        return x.matmul(self.W)\n"
+            src("""
+                import torch
+                import torch.nn as nn
+                class Proj(nn.Module):
+                    def __init__(self, d_in, d_out):
+                        super().__init__()
+                        self.W = nn.Parameter(torch.empty(d_in, d_out))
+                        nn.init.normal_(self.W, std=d_out ** -0.5)
+                    def forward(self, x):
+                        return x.matmul(self.W)
+            """)
         ),
     )
 

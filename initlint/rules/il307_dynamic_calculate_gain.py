@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from initlint._lazy import cst
-from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.base import Invalid, Report, Rule, src
 from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.catalog import GAIN_NAMES
@@ -40,48 +40,90 @@ class DynamicCalculateGain(Rule):
 
     VALID = (
         # the class is ReLU: 'relu' is a supported name
-        "import torch.nn as nn\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc = nn.Linear(4, 4)\n        self.act = nn.ReLU()\n"
-        "        g = nn.init.calculate_gain(type(self.act).__name__.lower())\n"
-        "        nn.init.xavier_uniform_(self.fc.weight, gain=g)\n",
+        src("""
+            import torch.nn as nn
+            class M(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = nn.Linear(4, 4)
+                    self.act = nn.ReLU()
+                    g = nn.init.calculate_gain(type(self.act).__name__.lower())
+                    nn.init.xavier_uniform_(self.fc.weight, gain=g)
+        """),
         # a default that torch supports; callers may pass anything, but nothing here proves a bad one
-        "import torch.nn as nn\ndef init(w, activation='relu'):\n"
-        "    nn.init.xavier_uniform_(w, gain=nn.init.calculate_gain(activation))\n",
+        src("""
+            import torch.nn as nn
+            def init(w, activation='relu'):
+                nn.init.xavier_uniform_(w, gain=nn.init.calculate_gain(activation))
+        """),
         # guarded by a test of the name
-        "import torch.nn as nn\ndef init(w, activation='gelu'):\n    if activation in ('relu', 'tanh'):\n"
-        "        nn.init.xavier_uniform_(w, gain=nn.init.calculate_gain(activation))\n",
+        src("""
+            import torch.nn as nn
+            def init(w, activation='gelu'):
+                if activation in ('relu', 'tanh'):
+                    nn.init.xavier_uniform_(w, gain=nn.init.calculate_gain(activation))
+        """),
         # lower-cased class name of a module nothing here constructs: unknown
-        "import torch.nn as nn\ndef init(w, act):\n"
-        "    nn.init.xavier_uniform_(w, gain=nn.init.calculate_gain(act.__class__.__name__.lower()))\n",
+        src("""
+            import torch.nn as nn
+            def init(w, act):
+                nn.init.xavier_uniform_(w, gain=nn.init.calculate_gain(act.__class__.__name__.lower()))
+        """),
         # a function's __name__ is a function name ('relu'), not a class name
-        "import torch.nn as nn\nimport torch.nn.functional as F\ndef init(w, act=F.relu):\n"
-        "    nn.init.xavier_uniform_(w, gain=nn.init.calculate_gain(act.__name__))\n",
+        src("""
+            import torch.nn as nn
+            import torch.nn.functional as F
+            def init(w, act=F.relu):
+                nn.init.xavier_uniform_(w, gain=nn.init.calculate_gain(act.__name__))
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch.nn as nn\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.fc = nn.Linear(4, 4)\n        self.act = nn.LeakyReLU(0.2)\n"
-            "        g = nn.init.calculate_gain(type(self.act).__name__.lower())\n"
-            "        nn.init.xavier_uniform_(self.fc.weight, gain=g)\n"
+            src("""
+                import torch.nn as nn
+                class M(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc = nn.Linear(4, 4)
+                        self.act = nn.LeakyReLU(0.2)
+                        g = nn.init.calculate_gain(type(self.act).__name__.lower())
+                        nn.init.xavier_uniform_(self.fc.weight, gain=g)
+            """)
         ),
         Invalid(
-            "import torch.nn as nn\ndef init(w, act):\n"
-            "    nn.init.xavier_uniform_(w, gain=nn.init.calculate_gain(act.__class__.__name__))\n"
+            src("""
+                import torch.nn as nn
+                def init(w, act):
+                    nn.init.xavier_uniform_(w, gain=nn.init.calculate_gain(act.__class__.__name__))
+            """)
         ),
         Invalid(
-            "import torch.nn as nn\nclass Block(nn.Module):\n"
-            "    def __init__(self, d, act_layer=nn.GELU):\n        super().__init__()\n"
-            "        self.fc = nn.Linear(d, d)\n        self.act = act_layer()\n"
-            "        nn.init.kaiming_normal_(self.fc.weight, nonlinearity=self.act.__class__.__name__.lower())\n"
+            src("""
+                import torch.nn as nn
+                class Block(nn.Module):
+                    def __init__(self, d, act_layer=nn.GELU):
+                        super().__init__()
+                        self.fc = nn.Linear(d, d)
+                        self.act = act_layer()
+                        nn.init.kaiming_normal_(self.fc.weight, nonlinearity=self.act.__class__.__name__.lower())
+            """)
         ),
         Invalid(
-            "from torch.nn.init import calculate_gain, xavier_uniform_\n"
-            "class Layer:\n    def __init__(self, activation='gelu'):\n        self.activation = activation\n"
-            "    def reset(self, w):\n        xavier_uniform_(w, gain=calculate_gain(self.activation))\n"
+            src("""
+                from torch.nn.init import calculate_gain, xavier_uniform_
+                class Layer:
+                    def __init__(self, activation='gelu'):
+                        self.activation = activation
+                    def reset(self, w):
+                        xavier_uniform_(w, gain=calculate_gain(self.activation))
+            """)
         ),
         Invalid(
-            "import torch.nn as nn\ndef gain_for(act_cls=nn.SiLU):\n"
-            "    return nn.init.calculate_gain(act_cls.__name__.lower())\n"
+            src("""
+                import torch.nn as nn
+                def gain_for(act_cls=nn.SiLU):
+                    return nn.init.calculate_gain(act_cls.__name__.lower())
+            """)
         ),
     )
 

@@ -5,7 +5,7 @@ import re
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.base import Invalid, Report, Rule, src
 from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.dataflow import Edge
@@ -51,43 +51,82 @@ class StdAsGain(Rule):
 
     VALID = (
         # a nonlinearity's gain
-        "import torch.nn as nn\nnn.init.xavier_uniform_(w, gain=nn.init.calculate_gain('tanh'))\n",
+        src("""
+            import torch.nn as nn
+            nn.init.xavier_uniform_(w, gain=nn.init.calculate_gain('tanh'))
+        """),
         # a small gain on the output layer: a deliberate small start (policy heads, flows)
-        "import torch.nn as nn\nclass Policy(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.body = nn.Linear(8, 64)\n        self.pi = nn.Linear(64, 4)\n"
-        "        nn.init.orthogonal_(self.pi.weight, gain=0.01)\n"
-        "    def forward(self, x):\n        return self.pi(self.body(x).tanh())\n",
+        src("""
+            import torch.nn as nn
+            class Policy(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.body = nn.Linear(8, 64)
+                    self.pi = nn.Linear(64, 4)
+                    nn.init.orthogonal_(self.pi.weight, gain=0.01)
+                def forward(self, x):
+                    return self.pi(self.body(x).tanh())
+        """),
         # small, but neither a hidden layer nor a std is in sight
-        "import torch.nn as nn\ndef init_head(m):\n    nn.init.orthogonal_(m.weight, gain=0.01)\n",
+        src("""
+            import torch.nn as nn
+            def init_head(m):
+                nn.init.orthogonal_(m.weight, gain=0.01)
+        """),
         # a residual-branch scale (DeepNet's beta) is a gain, not a std
-        "import torch.nn as nn\nnn.init.xavier_normal_(w, gain=(8 * n) ** -0.25)\n",
+        src("""
+            import torch.nn as nn
+            nn.init.xavier_normal_(w, gain=(8 * n) ** -0.25)
+        """),
     )
     INVALID = (
         # the same number is the std of the normal_ init next to it
         Invalid(
-            "import torch.nn as nn\ndef weights_init(m):\n    if isinstance(m, nn.Conv2d):\n"
-            "        nn.init.xavier_normal_(m.weight, gain=0.02)\n"
-            "    elif isinstance(m, nn.BatchNorm2d):\n        nn.init.normal_(m.weight, 1.0, 0.02)\n"
+            src("""
+                import torch.nn as nn
+                def weights_init(m):
+                    if isinstance(m, nn.Conv2d):
+                        nn.init.xavier_normal_(m.weight, gain=0.02)
+                    elif isinstance(m, nn.BatchNorm2d):
+                        nn.init.normal_(m.weight, 1.0, 0.02)
+            """)
         ),
         # pix2pix/CycleGAN style: one init_gain serves as normal_'s std and as xavier's gain
         Invalid(
-            "from torch.nn import init\ndef init_weights(net, init_type='normal', init_gain=0.02):\n"
-            "    def init_func(m):\n        if init_type == 'normal':\n"
-            "            init.normal_(m.weight.data, 0.0, init_gain)\n        elif init_type == 'xavier':\n"
-            "            init.xavier_normal_(m.weight.data, gain=init_gain)\n    net.apply(init_func)\n"
+            src("""
+                from torch.nn import init
+                def init_weights(net, init_type='normal', init_gain=0.02):
+                    def init_func(m):
+                        if init_type == 'normal':
+                            init.normal_(m.weight.data, 0.0, init_gain)
+                        elif init_type == 'xavier':
+                            init.xavier_normal_(m.weight.data, gain=init_gain)
+                    net.apply(init_func)
+            """)
         ),
         # a hidden layer: its output feeds another layer
         Invalid(
-            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.fc1 = nn.Linear(256, 256)\n        self.fc2 = nn.Linear(256, 10)\n"
-            "        for m in self.modules():\n            if isinstance(m, nn.Linear):\n"
-            "                nn.init.xavier_uniform_(m.weight, gain=0.02)\n"
-            "    def forward(self, x):\n        return self.fc2(self.fc1(x).relu())\n"
+            src("""
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc1 = nn.Linear(256, 256)
+                        self.fc2 = nn.Linear(256, 10)
+                        for m in self.modules():
+                            if isinstance(m, nn.Linear):
+                                nn.init.xavier_uniform_(m.weight, gain=0.02)
+                    def forward(self, x):
+                        return self.fc2(self.fc1(x).relu())
+            """)
         ),
         # a value named as a std
         Invalid(
-            "import torch.nn as nn\ndef init(module, config):\n"
-            "    nn.init.xavier_normal_(module.weight, gain=config.initializer_range)\n"
+            src("""
+                import torch.nn as nn
+                def init(module, config):
+                    nn.init.xavier_normal_(module.weight, gain=config.initializer_range)
+            """)
         ),
     )
 

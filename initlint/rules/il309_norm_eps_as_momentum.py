@@ -5,7 +5,7 @@ import re
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.base import Invalid, Report, Rule, src
 from initlint.rules.triggers import call_arguments_text
 from initlint.semantic import SemanticModel
 from initlint.semantic.scales import resolved_value
@@ -77,20 +77,64 @@ class NormEpsAsMomentum(Rule):
     literals = ("Norm",)
 
     VALID = (
-        "import torch.nn as nn\nbn = nn.BatchNorm2d(64, momentum=0.8)\n",
-        "import torch.nn as nn\nbn = nn.BatchNorm2d(64, 1e-3)\n",
-        "import torch.nn as nn\nbn = nn.BatchNorm1d(64, eps=0.8)\n",
-        "import torch.nn as nn\nbn = nn.BatchNorm2d(64, eps, momentum)\n",
+        src("""
+            import torch.nn as nn
+            bn = nn.BatchNorm2d(64, momentum=0.8)
+        """),
+        src("""
+            import torch.nn as nn
+            bn = nn.BatchNorm2d(64, 1e-3)
+        """),
+        src("""
+            import torch.nn as nn
+            bn = nn.BatchNorm1d(64, eps=0.8)
+        """),
+        src("""
+            import torch.nn as nn
+            bn = nn.BatchNorm2d(64, eps, momentum)
+        """),
         # LayerNorm and GroupNorm have no momentum to confuse eps with
-        "import torch.nn as nn\nln = nn.LayerNorm(64, 0.1)\n",
-        "from mylib import BatchNorm2d\nbn = BatchNorm2d(64, 0.8)\n",
+        src("""
+            import torch.nn as nn
+            ln = nn.LayerNorm(64, 0.1)
+        """),
+        src("""
+            from mylib import BatchNorm2d
+            bn = BatchNorm2d(64, 0.8)
+        """),
     )
     INVALID = (
-        Invalid("import torch.nn as nn\nbn = nn.BatchNorm2d(64, 0.8)\n"),
-        Invalid("from torch.nn import BatchNorm1d\nbn = BatchNorm1d(512, 0.9)\n"),
-        Invalid("import torch\nnorm = torch.nn.InstanceNorm2d(64, 0.1, affine=True)\n"),
-        Invalid("import torch.nn as nn\ndef block(c, bn_momentum=0.01):\n    return nn.BatchNorm2d(c, bn_momentum)\n"),
-        Invalid("import torch.nn as nn\nbn = nn.LazyBatchNorm2d(0.99)\n"),
+        Invalid(
+            src("""
+                import torch.nn as nn
+                bn = nn.BatchNorm2d(64, 0.8)
+            """)
+        ),
+        Invalid(
+            src("""
+                from torch.nn import BatchNorm1d
+                bn = BatchNorm1d(512, 0.9)
+            """)
+        ),
+        Invalid(
+            src("""
+                import torch
+                norm = torch.nn.InstanceNorm2d(64, 0.1, affine=True)
+            """)
+        ),
+        Invalid(
+            src("""
+                import torch.nn as nn
+                def block(c, bn_momentum=0.01):
+                    return nn.BatchNorm2d(c, bn_momentum)
+            """)
+        ),
+        Invalid(
+            src("""
+                import torch.nn as nn
+                bn = nn.LazyBatchNorm2d(0.99)
+            """)
+        ),
     )
 
     @classmethod

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 from initlint._lazy import cst
 from initlint.finding import Edit
-from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
 from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.inits import APPLIED_BY_CONVENTION, InitSite
@@ -29,72 +29,181 @@ class OptionalBiasUnguarded(Rule):
     uses_init_aliases = True
 
     VALID = (
-        "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Linear):\n        nn.init.xavier_uniform_(m.weight)\n"
-        "        if m.bias is not None:\n            nn.init.zeros_(m.bias)\n",
+        src("""
+            import torch.nn as nn
+            def init(m):
+                if isinstance(m, nn.Linear):
+                    nn.init.xavier_uniform_(m.weight)
+                    if m.bias is not None:
+                        nn.init.zeros_(m.bias)
+        """),
         # every reached layer is known and has its bias
-        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc = nn.Linear(4, 4)\n        for m in self.modules():\n            if isinstance(m, nn.Linear):\n"
-        "                nn.init.zeros_(m.bias)\n",
-        "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Conv2d) and hasattr(m, 'bias'):\n"
-        "        nn.init.zeros_(m.bias)\n",
+        src("""
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = nn.Linear(4, 4)
+                    for m in self.modules():
+                        if isinstance(m, nn.Linear):
+                            nn.init.zeros_(m.bias)
+        """),
+        src("""
+            import torch.nn as nn
+            def init(m):
+                if isinstance(m, nn.Conv2d) and hasattr(m, 'bias'):
+                    nn.init.zeros_(m.bias)
+        """),
         # BatchNorm's bias exists unless the file builds one with affine=False
-        "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.BatchNorm2d):\n        nn.init.zeros_(m.bias)\n",
+        src("""
+            import torch.nn as nn
+            def init(m):
+                if isinstance(m, nn.BatchNorm2d):
+                    nn.init.zeros_(m.bias)
+        """),
         # a public helper whose receivers are unknown, and no layer of this file lacks a bias:
         # nothing proves a crash (the warning "may reach layers built elsewhere" was always wrong)
-        "import torch.nn as nn\ndef init(m):\n    if isinstance(m, (nn.Conv1d, nn.Linear)):\n"
-        "        nn.init.zeros_(m.bias)\nconv = nn.Conv1d(3, 8, 3)\n",
+        src("""
+            import torch.nn as nn
+            def init(m):
+                if isinstance(m, (nn.Conv1d, nn.Linear)):
+                    nn.init.zeros_(m.bias)
+            conv = nn.Conv1d(3, 8, 3)
+        """),
         # the layer without a bias is of a type the init does not reach
-        "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Conv2d):\n        nn.init.zeros_(m.bias)\n"
-        "head = nn.Linear(8, 2, bias=False)\n",
-        "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.InstanceNorm2d):\n        nn.init.zeros_(m.bias)\n"
-        "norm = nn.InstanceNorm2d(8, affine=True)\n",
+        src("""
+            import torch.nn as nn
+            def init(m):
+                if isinstance(m, nn.Conv2d):
+                    nn.init.zeros_(m.bias)
+            head = nn.Linear(8, 2, bias=False)
+        """),
+        src("""
+            import torch.nn as nn
+            def init(m):
+                if isinstance(m, nn.InstanceNorm2d):
+                    nn.init.zeros_(m.bias)
+            norm = nn.InstanceNorm2d(8, affine=True)
+        """),
         # early exit on a missing bias
-        "import torch.nn as nn\ndef init(m):\n    if not isinstance(m, nn.Linear):\n        return\n"
-        "    if m.bias is None:\n        return\n    nn.init.zeros_(m.bias)\n",
+        src("""
+            import torch.nn as nn
+            def init(m):
+                if not isinstance(m, nn.Linear):
+                    return
+                if m.bias is None:
+                    return
+                nn.init.zeros_(m.bias)
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch.nn as nn\nhead = nn.Linear(8, 2, bias=False)\ndef init(m):\n    if isinstance(m, nn.Linear):\n"
-            "        nn.init.zeros_(m.bias)  # start at zero\n",
-            "import torch.nn as nn\nhead = nn.Linear(8, 2, bias=False)\ndef init(m):\n    if isinstance(m, nn.Linear):\n"
-            "        if m.bias is not None:\n            nn.init.zeros_(m.bias)  # start at zero\n",
+            src("""
+                import torch.nn as nn
+                head = nn.Linear(8, 2, bias=False)
+                def init(m):
+                    if isinstance(m, nn.Linear):
+                        nn.init.zeros_(m.bias)  # start at zero
+            """),
+            src("""
+                import torch.nn as nn
+                head = nn.Linear(8, 2, bias=False)
+                def init(m):
+                    if isinstance(m, nn.Linear):
+                        if m.bias is not None:
+                            nn.init.zeros_(m.bias)  # start at zero
+            """),
         ),
         Invalid(
-            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.fc = nn.Linear(4, 4)\n        self.head = nn.Linear(4, 2, bias=False)\n"
-            "        for m in self.modules():\n            if isinstance(m, nn.Linear):\n"
-            "                m.bias.data.zero_()\n",
-            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.fc = nn.Linear(4, 4)\n        self.head = nn.Linear(4, 2, bias=False)\n"
-            "        for m in self.modules():\n            if isinstance(m, nn.Linear):\n"
-            "                if m.bias is not None:\n                    m.bias.data.zero_()\n",
+            src("""
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc = nn.Linear(4, 4)
+                        self.head = nn.Linear(4, 2, bias=False)
+                        for m in self.modules():
+                            if isinstance(m, nn.Linear):
+                                m.bias.data.zero_()
+            """),
+            src("""
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc = nn.Linear(4, 4)
+                        self.head = nn.Linear(4, 2, bias=False)
+                        for m in self.modules():
+                            if isinstance(m, nn.Linear):
+                                if m.bias is not None:
+                                    m.bias.data.zero_()
+            """),
         ),
         Invalid(
-            "import torch.nn as nn\ndef weights_init(m):\n    classname = m.__class__.__name__\n"
-            "    if classname.find('Conv') != -1:\n        nn.init.constant_(m.bias, 0.0)\n"
-            "stem = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False), nn.BatchNorm2d(8))\n",
-            "import torch.nn as nn\ndef weights_init(m):\n    classname = m.__class__.__name__\n"
-            "    if classname.find('Conv') != -1:\n        if m.bias is not None:\n"
-            "            nn.init.constant_(m.bias, 0.0)\n"
-            "stem = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False), nn.BatchNorm2d(8))\n",
+            src("""
+                import torch.nn as nn
+                def weights_init(m):
+                    classname = m.__class__.__name__
+                    if classname.find('Conv') != -1:
+                        nn.init.constant_(m.bias, 0.0)
+                stem = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False), nn.BatchNorm2d(8))
+            """),
+            src("""
+                import torch.nn as nn
+                def weights_init(m):
+                    classname = m.__class__.__name__
+                    if classname.find('Conv') != -1:
+                        if m.bias is not None:
+                            nn.init.constant_(m.bias, 0.0)
+                stem = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False), nn.BatchNorm2d(8))
+            """),
         ),
         # InstanceNorm's affine defaults to False: no weight, no bias
         Invalid(
-            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.conv = nn.Conv2d(3, 8, 3)\n        self.norm = nn.InstanceNorm2d(8)\n"
-            "        self.apply(self._init)\n    def _init(self, m):\n        if 'Norm' in type(m).__name__:\n"
-            "            nn.init.zeros_(m.bias)\n",
-            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.conv = nn.Conv2d(3, 8, 3)\n        self.norm = nn.InstanceNorm2d(8)\n"
-            "        self.apply(self._init)\n    def _init(self, m):\n        if 'Norm' in type(m).__name__:\n"
-            "            if m.bias is not None:\n                nn.init.zeros_(m.bias)\n",
+            src("""
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.conv = nn.Conv2d(3, 8, 3)
+                        self.norm = nn.InstanceNorm2d(8)
+                        self.apply(self._init)
+                    def _init(self, m):
+                        if 'Norm' in type(m).__name__:
+                            nn.init.zeros_(m.bias)
+            """),
+            src("""
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.conv = nn.Conv2d(3, 8, 3)
+                        self.norm = nn.InstanceNorm2d(8)
+                        self.apply(self._init)
+                    def _init(self, m):
+                        if 'Norm' in type(m).__name__:
+                            if m.bias is not None:
+                                nn.init.zeros_(m.bias)
+            """),
         ),
         Invalid(
-            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.conv = nn.Conv2d(3, 8, 3, bias=False)\n        nn.init.zeros_(self.conv.bias)\n",
-            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.conv = nn.Conv2d(3, 8, 3, bias=False)\n        if self.conv.bias is not None:\n"
-            "            nn.init.zeros_(self.conv.bias)\n",
+            src("""
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.conv = nn.Conv2d(3, 8, 3, bias=False)
+                        nn.init.zeros_(self.conv.bias)
+            """),
+            src("""
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.conv = nn.Conv2d(3, 8, 3, bias=False)
+                        if self.conv.bias is not None:
+                            nn.init.zeros_(self.conv.bias)
+            """),
         ),
     )
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
 from initlint.semantic import SemanticModel
 from initlint.semantic.structure import is_stub, referenced_function, returns_value
 
@@ -19,40 +19,107 @@ class ApplyCalledWithCallResult(Rule):
 
     VALID = (
         # the function itself
-        "import torch.nn as nn\ndef init(m):\n    nn.init.zeros_(m.weight)\nnet.apply(init)\n",
+        src("""
+            import torch.nn as nn
+            def init(m):
+                nn.init.zeros_(m.weight)
+            net.apply(init)
+        """),
         # a factory that returns the function
-        "import torch.nn as nn\ndef make(std):\n    def init(m):\n        nn.init.normal_(m.weight, 0, std)\n"
-        "    return init\nnet.apply(make(0.02))\n",
+        src("""
+            import torch.nn as nn
+            def make(std):
+                def init(m):
+                    nn.init.normal_(m.weight, 0, std)
+                return init
+            net.apply(make(0.02))
+        """),
         # defined elsewhere: we cannot see what it returns
-        "import torch.nn as nn\nfrom mylib import make_init\nnet.apply(make_init())\n",
+        src("""
+            import torch.nn as nn
+            from mylib import make_init
+            net.apply(make_init())
+        """),
         # a partial is a function
-        "import torch.nn as nn\nimport functools\ndef init(m, std):\n    nn.init.normal_(m.weight, 0, std)\n"
-        "net.apply(functools.partial(init, std=0.1))\n",
+        src("""
+            import torch.nn as nn
+            import functools
+            def init(m, std):
+                nn.init.normal_(m.weight, 0, std)
+            net.apply(functools.partial(init, std=0.1))
+        """),
         # a method meant to be overridden
-        "import torch.nn as nn\nclass Net(nn.Module):\n    def make_init(self):\n        raise NotImplementedError\n"
-        "    def setup(self):\n        self.apply(self.make_init())\n",
+        src("""
+            import torch.nn as nn
+            class Net(nn.Module):
+                def make_init(self):
+                    raise NotImplementedError
+                def setup(self):
+                    self.apply(self.make_init())
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch.nn as nn\ndef init(m):\n    nn.init.zeros_(m.weight)\nnet.apply(init())\n",
-            "import torch.nn as nn\ndef init(m):\n    nn.init.zeros_(m.weight)\nnet.apply(init)\n",
+            src("""
+                import torch.nn as nn
+                def init(m):
+                    nn.init.zeros_(m.weight)
+                net.apply(init())
+            """),
+            src("""
+                import torch.nn as nn
+                def init(m):
+                    nn.init.zeros_(m.weight)
+                net.apply(init)
+            """),
         ),
         Invalid(
-            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.fc = nn.Linear(2, 2)\n        self.apply(self._init())\n"
-            "    def _init(self, m=None):\n        if isinstance(m, nn.Linear):\n            nn.init.zeros_(m.bias)\n",
-            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.fc = nn.Linear(2, 2)\n        self.apply(self._init)\n"
-            "    def _init(self, m=None):\n        if isinstance(m, nn.Linear):\n            nn.init.zeros_(m.bias)\n",
+            src("""
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc = nn.Linear(2, 2)
+                        self.apply(self._init())
+                    def _init(self, m=None):
+                        if isinstance(m, nn.Linear):
+                            nn.init.zeros_(m.bias)
+            """),
+            src("""
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc = nn.Linear(2, 2)
+                        self.apply(self._init)
+                    def _init(self, m=None):
+                        if isinstance(m, nn.Linear):
+                            nn.init.zeros_(m.bias)
+            """),
         ),
         # a factory that forgot to return its inner function; with arguments: no fix
         Invalid(
-            "import torch.nn as nn\ndef make(std):\n    def init(m):\n        nn.init.normal_(m.weight, 0, std)\n"
-            "net.apply(make(0.02))\n",
+            src("""
+                import torch.nn as nn
+                def make(std):
+                    def init(m):
+                        nn.init.normal_(m.weight, 0, std)
+                net.apply(make(0.02))
+            """),
         ),
         Invalid(
-            "import torch.nn as nn\ndef init(m=None):\n    return\nmodel.apply(init())\n",
-            "import torch.nn as nn\ndef init(m=None):\n    return\nmodel.apply(init)\n",
+            src("""
+                import torch.nn as nn
+                def init(m=None):
+                    return
+                model.apply(init())
+            """),
+            src("""
+                import torch.nn as nn
+                def init(m=None):
+                    return
+                model.apply(init)
+            """),
         ),
     )
 

@@ -4,7 +4,7 @@ import re
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.base import Invalid, Report, Rule, src
 from initlint.rules.triggers import has_init
 from initlint.semantic import SemanticModel
 from initlint.semantic.catalog import LAYERS
@@ -34,43 +34,105 @@ class InitInForward(Rule):
 
     VALID = (
         # deliberate lazy, data-dependent init (ActNorm)
-        "import torch.nn as nn\nclass ActNorm(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc = nn.Linear(4, 4)\n        self.initialized = False\n    def forward(self, x):\n"
-        "        if not self.initialized:\n            nn.init.normal_(self.fc.weight)\n"
-        "            self.initialized = True\n        return self.fc(x)\n",
+        src("""
+            import torch.nn as nn
+            class ActNorm(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = nn.Linear(4, 4)
+                    self.initialized = False
+                def forward(self, x):
+                    if not self.initialized:
+                        nn.init.normal_(self.fc.weight)
+                        self.initialized = True
+                    return self.fc(x)
+        """),
         # noise on a local tensor
-        "import torch\nimport torch.nn as nn\nclass Noisy(nn.Module):\n    def __init__(self):\n"
-        "        super().__init__()\n        self.fc = nn.Linear(4, 4)\n    def forward(self, x):\n"
-        "        noise = torch.empty_like(x)\n        nn.init.normal_(noise)\n        return self.fc(x + noise)\n",
+        src("""
+            import torch
+            import torch.nn as nn
+            class Noisy(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = nn.Linear(4, 4)
+                def forward(self, x):
+                    noise = torch.empty_like(x)
+                    nn.init.normal_(noise)
+                    return self.fc(x + noise)
+        """),
         # init in __init__
-        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc = nn.Linear(4, 4)\n        nn.init.zeros_(self.fc.bias)\n    def forward(self, x):\n"
-        "        return self.fc(x)\n",
+        src("""
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = nn.Linear(4, 4)
+                    nn.init.zeros_(self.fc.bias)
+                def forward(self, x):
+                    return self.fc(x)
+        """),
         # forward of something that is not a module
-        "import torch.nn as nn\nclass Runner:\n    def forward(self, x):\n        nn.init.zeros_(self.fc.bias)\n",
+        src("""
+            import torch.nn as nn
+            class Runner:
+                def forward(self, x):
+                    nn.init.zeros_(self.fc.bias)
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.fc = nn.Linear(4, 4)\n    def forward(self, x):\n"
-            "        nn.init.xavier_uniform_(self.fc.weight)\n        return self.fc(x)\n"
+            src("""
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc = nn.Linear(4, 4)
+                    def forward(self, x):
+                        nn.init.xavier_uniform_(self.fc.weight)
+                        return self.fc(x)
+            """)
         ),
         Invalid(
-            "import torch\nimport torch.nn as nn\nclass Scale(nn.Module):\n    def __init__(self):\n"
-            "        super().__init__()\n        self.gamma = nn.Parameter(torch.ones(4))\n"
-            "    def forward(self, x):\n        self.gamma.data.fill_(1.0)\n        return x * self.gamma\n"
+            src("""
+                import torch
+                import torch.nn as nn
+                class Scale(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.gamma = nn.Parameter(torch.ones(4))
+                    def forward(self, x):
+                        self.gamma.data.fill_(1.0)
+                        return x * self.gamma
+            """)
         ),
         Invalid(
-            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.fc = nn.Linear(4, 4)\n    def reset_parameters(self):\n"
-            "        nn.init.zeros_(self.fc.bias)\n    def forward(self, x):\n"
-            "        self.reset_parameters()\n        return self.fc(x)\n"
+            src("""
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc = nn.Linear(4, 4)
+                    def reset_parameters(self):
+                        nn.init.zeros_(self.fc.bias)
+                    def forward(self, x):
+                        self.reset_parameters()
+                        return self.fc(x)
+            """)
         ),
         Invalid(
-            "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Linear):\n        nn.init.zeros_(m.bias)\n"
-            "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.fc = nn.Linear(4, 4)\n    def forward(self, x):\n        self.apply(init)\n"
-            "        return self.fc(x)\n"
+            src("""
+                import torch.nn as nn
+                def init(m):
+                    if isinstance(m, nn.Linear):
+                        nn.init.zeros_(m.bias)
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc = nn.Linear(4, 4)
+                    def forward(self, x):
+                        self.apply(init)
+                        return self.fc(x)
+            """)
         ),
     )
 

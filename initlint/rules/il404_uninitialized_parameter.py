@@ -4,7 +4,7 @@ import re
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.base import Invalid, Report, Rule, src
 from initlint.semantic import SemanticModel
 from initlint.semantic.effects import only_reads_argument
 from initlint.semantic.modules import ModuleClass, foreign_module_classes
@@ -41,54 +41,129 @@ class UninitializedParameter(Rule):
     triggers = (r"Parameter\s*\((?:\s|#[^\r\n]*+)*+[\w.\s]*?\b(?:empty|Tensor|FloatTensor)\s*\(",)
 
     VALID = (
-        "import torch\nimport torch.nn as nn\nclass Scale(nn.Module):\n    def __init__(self, n):\n"
-        "        super().__init__()\n        self.gamma = nn.Parameter(torch.empty(n))\n"
-        "        nn.init.ones_(self.gamma)\n    def forward(self, x):\n        return x * self.gamma\n",
+        src("""
+            import torch
+            import torch.nn as nn
+            class Scale(nn.Module):
+                def __init__(self, n):
+                    super().__init__()
+                    self.gamma = nn.Parameter(torch.empty(n))
+                    nn.init.ones_(self.gamma)
+                def forward(self, x):
+                    return x * self.gamma
+        """),
         # filled by another class, through module.<name> (transformers, timm)
-        "import torch\nimport torch.nn as nn\nclass Scale(nn.Module):\n    def __init__(self, n):\n"
-        "        super().__init__()\n        self.gamma = nn.Parameter(torch.empty(n))\n"
-        "    def forward(self, x):\n        return x * self.gamma\n"
-        "class Model(nn.Module):\n    def _init_weights(self, module):\n        if isinstance(module, Scale):\n"
-        "            module.gamma.data.fill_(1.0)\n",
+        src("""
+            import torch
+            import torch.nn as nn
+            class Scale(nn.Module):
+                def __init__(self, n):
+                    super().__init__()
+                    self.gamma = nn.Parameter(torch.empty(n))
+                def forward(self, x):
+                    return x * self.gamma
+            class Model(nn.Module):
+                def _init_weights(self, module):
+                    if isinstance(module, Scale):
+                        module.gamma.data.fill_(1.0)
+        """),
         # a generic parameter loop
-        "import torch\nimport torch.nn as nn\nclass Scale(nn.Module):\n    def __init__(self, n):\n"
-        "        super().__init__()\n        self.gamma = nn.Parameter(torch.Tensor(n))\n"
-        "        for p in self.parameters():\n            nn.init.normal_(p)\n"
-        "    def forward(self, x):\n        return x * self.gamma\n",
+        src("""
+            import torch
+            import torch.nn as nn
+            class Scale(nn.Module):
+                def __init__(self, n):
+                    super().__init__()
+                    self.gamma = nn.Parameter(torch.Tensor(n))
+                    for p in self.parameters():
+                        nn.init.normal_(p)
+                def forward(self, x):
+                    return x * self.gamma
+        """),
         # a base class from another file may fill it: a method it defines runs after the parameter
         # is made, or its __init__ does
-        "import torch\nfrom mylib import Base\nclass Scale(Base):\n    def __init__(self, n):\n"
-        "        super().__init__()\n        self.gamma = torch.nn.Parameter(torch.empty(n))\n"
-        "        self.post_init()\n    def forward(self, x):\n        return x * self.gamma\n",
-        "import torch\nfrom mylib import Base\nclass Scale(Base):\n    def __init__(self, n):\n"
-        "        self.gamma = torch.nn.Parameter(torch.empty(n))\n        super().__init__()\n"
-        "    def forward(self, x):\n        return x * self.gamma\n",
+        src("""
+            import torch
+            from mylib import Base
+            class Scale(Base):
+                def __init__(self, n):
+                    super().__init__()
+                    self.gamma = torch.nn.Parameter(torch.empty(n))
+                    self.post_init()
+                def forward(self, x):
+                    return x * self.gamma
+        """),
+        src("""
+            import torch
+            from mylib import Base
+            class Scale(Base):
+                def __init__(self, n):
+                    self.gamma = torch.nn.Parameter(torch.empty(n))
+                    super().__init__()
+                def forward(self, x):
+                    return x * self.gamma
+        """),
         # torch.Tensor of data, not of a size
-        "import torch\nimport torch.nn as nn\nclass Scale(nn.Module):\n    def __init__(self):\n"
-        "        super().__init__()\n        self.gamma = nn.Parameter(torch.Tensor([1.0, 2.0]))\n"
-        "    def forward(self, x):\n        return x * self.gamma\n",
+        src("""
+            import torch
+            import torch.nn as nn
+            class Scale(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.gamma = nn.Parameter(torch.Tensor([1.0, 2.0]))
+                def forward(self, x):
+                    return x * self.gamma
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch\nimport torch.nn as nn\nclass Scale(nn.Module):\n    def __init__(self, n):\n"
-            "        super().__init__()\n        self.gamma = nn.Parameter(torch.empty(n))\n"
-            "    def forward(self, x):\n        return x * self.gamma\n"
+            src("""
+                import torch
+                import torch.nn as nn
+                class Scale(nn.Module):
+                    def __init__(self, n):
+                        super().__init__()
+                        self.gamma = nn.Parameter(torch.empty(n))
+                    def forward(self, x):
+                        return x * self.gamma
+            """)
         ),
         Invalid(
-            "import torch\nfrom torch import nn\nclass Proj(nn.Module):\n    def __init__(self, in_dim, out_dim):\n"
-            "        super().__init__()\n        self.weight = nn.Parameter(torch.Tensor(out_dim, in_dim))\n"
-            "    def forward(self, x):\n        return x @ self.weight.t()\n"
+            src("""
+                import torch
+                from torch import nn
+                class Proj(nn.Module):
+                    def __init__(self, in_dim, out_dim):
+                        super().__init__()
+                        self.weight = nn.Parameter(torch.Tensor(out_dim, in_dim))
+                    def forward(self, x):
+                        return x @ self.weight.t()
+            """)
         ),
         # a base class from another file ran before the parameter existed: judged like nn.Module
         Invalid(
-            "import torch\nfrom mylib import Base\nclass Scale(Base):\n    def __init__(self, n):\n"
-            "        super().__init__()\n        self.gamma = torch.nn.Parameter(torch.empty(n))\n"
-            "    def forward(self, x):\n        return x * self.gamma\n"
+            src("""
+                import torch
+                from mylib import Base
+                class Scale(Base):
+                    def __init__(self, n):
+                        super().__init__()
+                        self.gamma = torch.nn.Parameter(torch.empty(n))
+                    def forward(self, x):
+                        return x * self.gamma
+            """)
         ),
         Invalid(
-            "import torch\nfrom torch.nn import Module, Parameter\nclass Bias(Module):\n    def __init__(self):\n"
-            "        super().__init__()\n        self.b = Parameter(torch.FloatTensor(16))\n"
-            "    def forward(self, x):\n        return x + self.b\n"
+            src("""
+                import torch
+                from torch.nn import Module, Parameter
+                class Bias(Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.b = Parameter(torch.FloatTensor(16))
+                    def forward(self, x):
+                        return x + self.b
+            """)
         ),
     )
 

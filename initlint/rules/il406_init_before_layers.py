@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.base import Invalid, Report, Rule, src
 from initlint.semantic import SemanticModel
 from initlint.semantic.inits import InitSite
 from initlint.semantic.modules import Layer, ModuleClass, foreign_module_classes
@@ -24,45 +24,106 @@ class InitBeforeLayers(Rule):
     triggers = (r"self\s*\.\s*(?:apply|_?reset_parameters|_?init_weights|_?initialize_weights)\s*\(",)
 
     VALID = (
-        "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Linear):\n        nn.init.zeros_(m.bias)\n"
-        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc = nn.Linear(4, 4)\n        self.apply(init)\n",
+        src("""
+            import torch.nn as nn
+            def init(m):
+                if isinstance(m, nn.Linear):
+                    nn.init.zeros_(m.bias)
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = nn.Linear(4, 4)
+                    self.apply(init)
+        """),
         # the late layer is not one the init touches
-        "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Linear):\n        nn.init.zeros_(m.bias)\n"
-        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc = nn.Linear(4, 4)\n        self.apply(init)\n        self.conv = nn.Conv2d(3, 3, 3)\n",
-        "import torch\nimport torch.nn as nn\nclass Scale(nn.Module):\n    def __init__(self):\n"
-        "        super().__init__()\n        self.gamma = nn.Parameter(torch.empty(4))\n"
-        "        self.reset_parameters()\n        self.extra = nn.Linear(4, 4)\n"
-        "    def reset_parameters(self):\n        nn.init.ones_(self.gamma)\n",
+        src("""
+            import torch.nn as nn
+            def init(m):
+                if isinstance(m, nn.Linear):
+                    nn.init.zeros_(m.bias)
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = nn.Linear(4, 4)
+                    self.apply(init)
+                    self.conv = nn.Conv2d(3, 3, 3)
+        """),
+        src("""
+            import torch
+            import torch.nn as nn
+            class Scale(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.gamma = nn.Parameter(torch.empty(4))
+                    self.reset_parameters()
+                    self.extra = nn.Linear(4, 4)
+                def reset_parameters(self):
+                    nn.init.ones_(self.gamma)
+        """),
         # the method is defined elsewhere (a subclass may override it)
-        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.init_weights()\n        self.fc = nn.Linear(4, 4)\n",
+        src("""
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.init_weights()
+                    self.fc = nn.Linear(4, 4)
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Linear):\n        nn.init.zeros_(m.bias)\n"
-            "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.apply(init)\n        self.fc = nn.Linear(4, 4)\n"
+            src("""
+                import torch.nn as nn
+                def init(m):
+                    if isinstance(m, nn.Linear):
+                        nn.init.zeros_(m.bias)
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.apply(init)
+                        self.fc = nn.Linear(4, 4)
+            """)
         ),
         Invalid(
-            "import torch\nimport torch.nn as nn\nclass Scale(nn.Module):\n    def __init__(self):\n"
-            "        super().__init__()\n        self.reset_parameters()\n"
-            "        self.gamma = nn.Parameter(torch.empty(4))\n"
-            "    def reset_parameters(self):\n        nn.init.ones_(self.gamma)\n"
+            src("""
+                import torch
+                import torch.nn as nn
+                class Scale(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.reset_parameters()
+                        self.gamma = nn.Parameter(torch.empty(4))
+                    def reset_parameters(self):
+                        nn.init.ones_(self.gamma)
+            """)
         ),
         Invalid(
-            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.conv = nn.Conv2d(3, 8, 3)\n        self._init_weights()\n"
-            "        self.head = nn.Linear(8, 2)\n    def _init_weights(self):\n"
-            "        for m in self.modules():\n            if isinstance(m, nn.Linear):\n"
-            "                nn.init.normal_(m.weight, 0, 0.01)\n"
+            src("""
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.conv = nn.Conv2d(3, 8, 3)
+                        self._init_weights()
+                        self.head = nn.Linear(8, 2)
+                    def _init_weights(self):
+                        for m in self.modules():
+                            if isinstance(m, nn.Linear):
+                                nn.init.normal_(m.weight, 0, 0.01)
+            """)
         ),
         Invalid(
-            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.apply(self._init)\n        self.blocks = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())\n"
-            "    def _init(self, m):\n        if isinstance(m, nn.Conv2d):\n"
-            "            nn.init.kaiming_normal_(m.weight)\n"
+            src("""
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.apply(self._init)
+                        self.blocks = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
+                    def _init(self, m):
+                        if isinstance(m, nn.Conv2d):
+                            nn.init.kaiming_normal_(m.weight)
+            """)
         ),
     )
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.base import Invalid, Report, Rule, src
 from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.modules import Layer
@@ -21,44 +21,96 @@ class ConstantHiddenWeight(Rule):
 
     VALID = (
         # zeros: deliberate (last / residual layer)
-        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc1 = nn.Linear(4, 8)\n        self.fc2 = nn.Linear(8, 2)\n"
-        "        nn.init.zeros_(self.fc1.weight)\n    def forward(self, x):\n"
-        "        return self.fc2(self.fc1(x).relu())\n",
+        src("""
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc1 = nn.Linear(4, 8)
+                    self.fc2 = nn.Linear(8, 2)
+                    nn.init.zeros_(self.fc1.weight)
+                def forward(self, x):
+                    return self.fc2(self.fc1(x).relu())
+        """),
         # a norm's weight of one is its identity
-        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc1 = nn.Linear(4, 8)\n        self.bn = nn.BatchNorm1d(8)\n        self.fc2 = nn.Linear(8, 2)\n"
-        "        nn.init.ones_(self.bn.weight)\n    def forward(self, x):\n"
-        "        return self.fc2(self.bn(self.fc1(x)))\n",
+        src("""
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc1 = nn.Linear(4, 8)
+                    self.bn = nn.BatchNorm1d(8)
+                    self.fc2 = nn.Linear(8, 2)
+                    nn.init.ones_(self.bn.weight)
+                def forward(self, x):
+                    return self.fc2(self.bn(self.fc1(x)))
+        """),
         # the output layer: no unit downstream to tell apart
-        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc1 = nn.Linear(4, 8)\n        self.fc2 = nn.Linear(8, 2)\n"
-        "        nn.init.constant_(self.fc2.weight, 0.1)\n    def forward(self, x):\n"
-        "        return self.fc2(self.fc1(x).relu())\n",
+        src("""
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc1 = nn.Linear(4, 8)
+                    self.fc2 = nn.Linear(8, 2)
+                    nn.init.constant_(self.fc2.weight, 0.1)
+                def forward(self, x):
+                    return self.fc2(self.fc1(x).relu())
+        """),
         # a constant bias is fine
-        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc1 = nn.Linear(4, 8)\n        self.fc2 = nn.Linear(8, 2)\n"
-        "        nn.init.constant_(self.fc1.bias, 0.1)\n    def forward(self, x):\n"
-        "        return self.fc2(self.fc1(x).relu())\n",
+        src("""
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc1 = nn.Linear(4, 8)
+                    self.fc2 = nn.Linear(8, 2)
+                    nn.init.constant_(self.fc1.bias, 0.1)
+                def forward(self, x):
+                    return self.fc2(self.fc1(x).relu())
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.fc1 = nn.Linear(4, 8)\n        self.fc2 = nn.Linear(8, 2)\n"
-            "        nn.init.constant_(self.fc1.weight, 0.5)\n    def forward(self, x):\n"
-            "        return self.fc2(self.fc1(x).relu())\n"
+            src("""
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc1 = nn.Linear(4, 8)
+                        self.fc2 = nn.Linear(8, 2)
+                        nn.init.constant_(self.fc1.weight, 0.5)
+                    def forward(self, x):
+                        return self.fc2(self.fc1(x).relu())
+            """)
         ),
         Invalid(
-            "import torch.nn as nn\nimport torch.nn.functional as F\nclass Net(nn.Module):\n"
-            "    def __init__(self):\n        super().__init__()\n        self.fc1 = nn.Linear(4, 8)\n"
-            "        self.fc2 = nn.Linear(8, 2)\n        for m in self.modules():\n"
-            "            if isinstance(m, nn.Linear):\n                nn.init.ones_(m.weight)\n"
-            "    def forward(self, x):\n        return self.fc2(F.relu(self.fc1(x)))\n"
+            src("""
+                import torch.nn as nn
+                import torch.nn.functional as F
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc1 = nn.Linear(4, 8)
+                        self.fc2 = nn.Linear(8, 2)
+                        for m in self.modules():
+                            if isinstance(m, nn.Linear):
+                                nn.init.ones_(m.weight)
+                    def forward(self, x):
+                        return self.fc2(F.relu(self.fc1(x)))
+            """)
         ),
         Invalid(
-            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3))\n"
-            "        self.net[0].weight.data.fill_(0.01)\n    def forward(self, x):\n        return self.net(x)\n"
+            src("""
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3))
+                        self.net[0].weight.data.fill_(0.01)
+                    def forward(self, x):
+                        return self.net(x)
+            """)
         ),
     )
 

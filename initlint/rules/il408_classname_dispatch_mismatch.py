@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from initlint._lazy import cst
-from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.base import Invalid, Report, Rule, src
 from initlint.rules.triggers import init_code_possible
 from initlint.semantic import SemanticModel
 from initlint.semantic.inits import APPLIED_BY_CONVENTION, InitSite
@@ -43,61 +43,148 @@ class ClassnameDispatchMismatch(Rule):
 
     VALID = (
         # DCGAN: 'Conv' also matches ConvTranspose2d, which has the weight the branch inits
-        "import torch.nn as nn\ndef weights_init(m):\n    classname = m.__class__.__name__\n"
-        "    if classname.find('Conv') != -1:\n        nn.init.normal_(m.weight, 0.0, 0.02)\n"
-        "class G(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.up = nn.ConvTranspose2d(8, 3, 4)\nnet = G()\nnet.apply(weights_init)\n",
+        src("""
+            import torch.nn as nn
+            def weights_init(m):
+                classname = m.__class__.__name__
+                if classname.find('Conv') != -1:
+                    nn.init.normal_(m.weight, 0.0, 0.02)
+            class G(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.up = nn.ConvTranspose2d(8, 3, 4)
+            net = G()
+            net.apply(weights_init)
+        """),
         # the matching class has its own weight
-        "import torch\nimport torch.nn as nn\nclass ConvLayer(nn.Module):\n    def __init__(self):\n"
-        "        super().__init__()\n        self.weight = nn.Parameter(torch.empty(8, 3, 3, 3))\n"
-        "def init(m):\n    if 'Conv' in type(m).__name__:\n        nn.init.kaiming_normal_(m.weight)\n",
+        src("""
+            import torch
+            import torch.nn as nn
+            class ConvLayer(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.weight = nn.Parameter(torch.empty(8, 3, 3, 3))
+            def init(m):
+                if 'Conv' in type(m).__name__:
+                    nn.init.kaiming_normal_(m.weight)
+        """),
         # guarded by hasattr
-        "import torch.nn as nn\nclass ConvBlock(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.conv = nn.Conv2d(3, 8, 3)\ndef init(m):\n"
-        "    if 'Conv' in m.__class__.__name__ and hasattr(m, 'weight'):\n        nn.init.kaiming_normal_(m.weight)\n",
-        "import torch.nn as nn\nclass ConvBlock(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.conv = nn.Conv2d(3, 8, 3)\ndef init(m):\n    name = m.__class__.__name__\n"
-        "    if name.find('Conv') != -1 and getattr(m, 'weight', None) is not None:\n"
-        "        nn.init.kaiming_normal_(m.weight)\n",
+        src("""
+            import torch.nn as nn
+            class ConvBlock(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.conv = nn.Conv2d(3, 8, 3)
+            def init(m):
+                if 'Conv' in m.__class__.__name__ and hasattr(m, 'weight'):
+                    nn.init.kaiming_normal_(m.weight)
+        """),
+        src("""
+            import torch.nn as nn
+            class ConvBlock(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.conv = nn.Conv2d(3, 8, 3)
+            def init(m):
+                name = m.__class__.__name__
+                if name.find('Conv') != -1 and getattr(m, 'weight', None) is not None:
+                    nn.init.kaiming_normal_(m.weight)
+        """),
         # applied only to a model that does not contain the container class
-        "import torch.nn as nn\nclass ConvBlock(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.conv = nn.Conv2d(3, 8, 3)\nclass Net(nn.Module):\n    def __init__(self):\n"
-        "        super().__init__()\n        self.conv = nn.Conv2d(3, 8, 3)\n        self.apply(self._init)\n"
-        "    def _init(self, m):\n        if 'Conv' in m.__class__.__name__:\n            nn.init.zeros_(m.weight)\n",
+        src("""
+            import torch.nn as nn
+            class ConvBlock(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.conv = nn.Conv2d(3, 8, 3)
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.conv = nn.Conv2d(3, 8, 3)
+                    self.apply(self._init)
+                def _init(self, m):
+                    if 'Conv' in m.__class__.__name__:
+                        nn.init.zeros_(m.weight)
+        """),
         # a base class from another file may give it a weight
-        "import torch.nn as nn\nfrom mylib import Base\nclass ConvBlock(Base):\n    pass\n"
-        "def init(m):\n    if 'Conv' in m.__class__.__name__:\n        nn.init.zeros_(m.weight)\n",
+        src("""
+            import torch.nn as nn
+            from mylib import Base
+            class ConvBlock(Base):
+                pass
+            def init(m):
+                if 'Conv' in m.__class__.__name__:
+                    nn.init.zeros_(m.weight)
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch.nn as nn\nclass ConvBlock(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.conv = nn.Conv2d(3, 8, 3)\n        self.bn = nn.BatchNorm2d(8)\n"
-            "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.block = ConvBlock()\n        self.head = nn.Linear(8, 2)\n"
-            "def weights_init(m):\n    classname = m.__class__.__name__\n    if classname.find('Conv') != -1:\n"
-            "        nn.init.normal_(m.weight, 0.0, 0.02)\nnet = Net()\nnet.apply(weights_init)\n"
+            src("""
+                import torch.nn as nn
+                class ConvBlock(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.conv = nn.Conv2d(3, 8, 3)
+                        self.bn = nn.BatchNorm2d(8)
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.block = ConvBlock()
+                        self.head = nn.Linear(8, 2)
+                def weights_init(m):
+                    classname = m.__class__.__name__
+                    if classname.find('Conv') != -1:
+                        nn.init.normal_(m.weight, 0.0, 0.02)
+                net = Net()
+                net.apply(weights_init)
+            """)
         ),
         Invalid(
-            "import torch.nn as nn\nclass LinearAttention(nn.Module):\n    def __init__(self, d):\n"
-            "        super().__init__()\n        self.to_qkv = nn.Linear(d, 3 * d)\n"
-            "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.attn = LinearAttention(16)\n        self.apply(self._init_weights)\n"
-            "    def _init_weights(self, m):\n        if 'Linear' in type(m).__name__:\n"
-            "            nn.init.xavier_uniform_(m.weight)\n            nn.init.zeros_(m.bias)\n"
+            src("""
+                import torch.nn as nn
+                class LinearAttention(nn.Module):
+                    def __init__(self, d):
+                        super().__init__()
+                        self.to_qkv = nn.Linear(d, 3 * d)
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.attn = LinearAttention(16)
+                        self.apply(self._init_weights)
+                    def _init_weights(self, m):
+                        if 'Linear' in type(m).__name__:
+                            nn.init.xavier_uniform_(m.weight)
+                            nn.init.zeros_(m.bias)
+            """)
         ),
         # defined in the file, receivers unknown: applied by other files
         Invalid(
-            "import torch\nimport torch.nn as nn\nclass ConvNorm(nn.Sequential):\n    def __init__(self, c):\n"
-            "        super().__init__(nn.Conv2d(c, c, 3), nn.BatchNorm2d(c))\n"
-            "def init_weights(m):\n    if m.__class__.__name__.startswith('Conv'):\n"
-            "        torch.nn.init.kaiming_normal_(m.weight)\n"
+            src("""
+                import torch
+                import torch.nn as nn
+                class ConvNorm(nn.Sequential):
+                    def __init__(self, c):
+                        super().__init__(nn.Conv2d(c, c, 3), nn.BatchNorm2d(c))
+                def init_weights(m):
+                    if m.__class__.__name__.startswith('Conv'):
+                        torch.nn.init.kaiming_normal_(m.weight)
+            """)
         ),
         # the `.bias` a class has not
         Invalid(
-            "import torch\nimport torch.nn as nn\nclass ConvScale(nn.Module):\n    def __init__(self):\n"
-            "        super().__init__()\n        self.weight = nn.Parameter(torch.ones(8, 1, 1))\n"
-            "def init(m):\n    if 'Conv' not in m.__class__.__name__:\n        return\n"
-            "    nn.init.ones_(m.weight)\n    nn.init.zeros_(m.bias)\n"
+            src("""
+                import torch
+                import torch.nn as nn
+                class ConvScale(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.weight = nn.Parameter(torch.ones(8, 1, 1))
+                def init(m):
+                    if 'Conv' not in m.__class__.__name__:
+                        return
+                    nn.init.ones_(m.weight)
+                    nn.init.zeros_(m.bias)
+            """)
         ),
     )
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
 from initlint.semantic import SemanticModel
 from initlint.semantic.inits import conditions_at
 from initlint.semantic.modules import Layer
@@ -35,61 +35,155 @@ class BiasTruthTest(Rule):
     )
 
     VALID = (
-        "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Linear) and m.bias is not None:\n"
-        "        nn.init.zeros_(m.bias)\n",
+        src("""
+            import torch.nn as nn
+            def init(m):
+                if isinstance(m, nn.Linear) and m.bias is not None:
+                    nn.init.zeros_(m.bias)
+        """),
         # `bias` as a flag of a custom class: a bool, not a tensor
-        "import torch.nn as nn\nclass Block(nn.Module):\n    def __init__(self, bias=True):\n"
-        "        super().__init__()\n        self.bias = bias\n        self.fc = nn.Linear(4, 4, bias=bias)\n"
-        "    def forward(self, x):\n        if self.bias:\n            x = x + 1\n        return self.fc(x)\n",
+        src("""
+            import torch.nn as nn
+            class Block(nn.Module):
+                def __init__(self, bias=True):
+                    super().__init__()
+                    self.bias = bias
+                    self.fc = nn.Linear(4, 4, bias=bias)
+                def forward(self, x):
+                    if self.bias:
+                        x = x + 1
+                    return self.fc(x)
+        """),
         # nothing shows the attribute is a tensor
-        "def describe(m):\n    if m.bias:\n        return 'biased'\n    return 'plain'\n",
+        src("""
+            def describe(m):
+                if m.bias:
+                    return 'biased'
+                return 'plain'
+        """),
         # a one-element bias: its truth is its value, not an error
-        "import torch.nn as nn\nclass Head(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.out = nn.Linear(8, 1)\n        if self.out.bias:\n            nn.init.zeros_(self.out.bias)\n",
-        "import torch\nimport torch.nn as nn\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.bias = nn.Parameter(torch.zeros(1))\n    def forward(self, x):\n"
-        "        return x + self.bias if self.bias else x\n",
+        src("""
+            import torch.nn as nn
+            class Head(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.out = nn.Linear(8, 1)
+                    if self.out.bias:
+                        nn.init.zeros_(self.out.bias)
+        """),
+        src("""
+            import torch
+            import torch.nn as nn
+            class M(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.bias = nn.Parameter(torch.zeros(1))
+                def forward(self, x):
+                    return x + self.bias if self.bias else x
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Linear):\n        nn.init.xavier_uniform_(m.weight)\n"
-            "        if m.bias:\n            nn.init.zeros_(m.bias)\n",
-            "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Linear):\n        nn.init.xavier_uniform_(m.weight)\n"
-            "        if m.bias is not None:\n            nn.init.zeros_(m.bias)\n",
+            src("""
+                import torch.nn as nn
+                def init(m):
+                    if isinstance(m, nn.Linear):
+                        nn.init.xavier_uniform_(m.weight)
+                        if m.bias:
+                            nn.init.zeros_(m.bias)
+            """),
+            src("""
+                import torch.nn as nn
+                def init(m):
+                    if isinstance(m, nn.Linear):
+                        nn.init.xavier_uniform_(m.weight)
+                        if m.bias is not None:
+                            nn.init.zeros_(m.bias)
+            """),
             unsafe=True,
         ),
         Invalid(
-            "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Conv2d) and m.bias:\n        m.bias.data.zero_()\n",
-            "import torch.nn as nn\ndef init(m):\n    if isinstance(m, nn.Conv2d) and m.bias is not None:\n"
-            "        m.bias.data.zero_()\n",
+            src("""
+                import torch.nn as nn
+                def init(m):
+                    if isinstance(m, nn.Conv2d) and m.bias:
+                        m.bias.data.zero_()
+            """),
+            src("""
+                import torch.nn as nn
+                def init(m):
+                    if isinstance(m, nn.Conv2d) and m.bias is not None:
+                        m.bias.data.zero_()
+            """),
             unsafe=True,
         ),
         Invalid(
-            "import torch.nn as nn\ndef init(m):\n    if not getattr(m, 'bias', None):\n        return\n"
-            "    nn.init.constant_(m.bias, 0.0)\n",
-            "import torch.nn as nn\ndef init(m):\n    if getattr(m, 'bias', None) is None:\n        return\n"
-            "    nn.init.constant_(m.bias, 0.0)\n",
+            src("""
+                import torch.nn as nn
+                def init(m):
+                    if not getattr(m, 'bias', None):
+                        return
+                    nn.init.constant_(m.bias, 0.0)
+            """),
+            src("""
+                import torch.nn as nn
+                def init(m):
+                    if getattr(m, 'bias', None) is None:
+                        return
+                    nn.init.constant_(m.bias, 0.0)
+            """),
             unsafe=True,
         ),
         Invalid(
-            "import torch\nimport torch.nn as nn\nclass Affine(nn.Module):\n    def __init__(self, n, bias=True):\n"
-            "        super().__init__()\n        self.weight = nn.Parameter(torch.ones(n))\n"
-            "        self.bias = nn.Parameter(torch.zeros(n)) if bias else None\n"
-            "    def forward(self, x):\n        x = x * self.weight\n        if self.bias:\n"
-            "            x = x + self.bias\n        return x\n",
-            "import torch\nimport torch.nn as nn\nclass Affine(nn.Module):\n    def __init__(self, n, bias=True):\n"
-            "        super().__init__()\n        self.weight = nn.Parameter(torch.ones(n))\n"
-            "        self.bias = nn.Parameter(torch.zeros(n)) if bias else None\n"
-            "    def forward(self, x):\n        x = x * self.weight\n        if self.bias is not None:\n"
-            "            x = x + self.bias\n        return x\n",
+            src("""
+                import torch
+                import torch.nn as nn
+                class Affine(nn.Module):
+                    def __init__(self, n, bias=True):
+                        super().__init__()
+                        self.weight = nn.Parameter(torch.ones(n))
+                        self.bias = nn.Parameter(torch.zeros(n)) if bias else None
+                    def forward(self, x):
+                        x = x * self.weight
+                        if self.bias:
+                            x = x + self.bias
+                        return x
+            """),
+            src("""
+                import torch
+                import torch.nn as nn
+                class Affine(nn.Module):
+                    def __init__(self, n, bias=True):
+                        super().__init__()
+                        self.weight = nn.Parameter(torch.ones(n))
+                        self.bias = nn.Parameter(torch.zeros(n)) if bias else None
+                    def forward(self, x):
+                        x = x * self.weight
+                        if self.bias is not None:
+                            x = x + self.bias
+                        return x
+            """),
             unsafe=True,
         ),
         Invalid(
-            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.fc = nn.Linear(8, 4)\n        if self.fc.bias:\n            nn.init.zeros_(self.fc.bias)\n",
-            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.fc = nn.Linear(8, 4)\n        if self.fc.bias is not None:\n"
-            "            nn.init.zeros_(self.fc.bias)\n",
+            src("""
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc = nn.Linear(8, 4)
+                        if self.fc.bias:
+                            nn.init.zeros_(self.fc.bias)
+            """),
+            src("""
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc = nn.Linear(8, 4)
+                        if self.fc.bias is not None:
+                            nn.init.zeros_(self.fc.bias)
+            """),
             unsafe=True,
         ),
     )

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from initlint._lazy import cst
-from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.base import Invalid, Report, Rule, src
 from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.construction import (
@@ -20,9 +20,6 @@ from initlint.semantic.inits import InitSite
 from initlint.semantic.instances import instance_type
 from initlint.semantic.modules import ModuleClass
 from initlint.semantic.reparam import Reparametrization, is_remover
-
-_HEAD = "import torch\nimport torch.nn as nn\n"
-_CLASS = "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
 
 
 @dataclass(frozen=True)
@@ -49,60 +46,143 @@ class InitAfterWeightNorm(Rule):
 
     VALID = (
         # init first, then wrap: weight_norm starts from the initialized weight
-        _HEAD + _CLASS + "        conv = nn.Conv1d(4, 4, 3)\n        nn.init.normal_(conv.weight, 0.0, 0.01)\n"
-        "        self.conv = nn.utils.weight_norm(conv)\n",
+        src("""
+            import torch
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    conv = nn.Conv1d(4, 4, 3)
+                    nn.init.normal_(conv.weight, 0.0, 0.01)
+                    self.conv = nn.utils.weight_norm(conv)
+        """),
         # the legacy hook spectral_norm: until the first forward `.weight` shares weight_orig's storage
-        _HEAD + _CLASS + "        self.conv = nn.utils.spectral_norm(nn.Conv2d(3, 8, 3))\n"
-        "        nn.init.normal_(self.conv.weight, 0.0, 0.02)\n",
+        src("""
+            import torch
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.conv = nn.utils.spectral_norm(nn.Conv2d(3, 8, 3))
+                    nn.init.normal_(self.conv.weight, 0.0, 0.02)
+        """),
         # the init writes the underlying parameter, not `.weight`
-        _HEAD + _CLASS + "        self.fc = nn.utils.weight_norm(nn.Linear(4, 4))\n"
-        "        self.fc.weight_g.data.fill_(1)\n",
+        src("""
+            import torch
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = nn.utils.weight_norm(nn.Linear(4, 4))
+                    self.fc.weight_g.data.fill_(1)
+        """),
         # the wrapped layer is not of the type the init dispatches on
-        _HEAD + _CLASS + "        self.conv = nn.utils.weight_norm(nn.Conv1d(4, 4, 3))\n"
-        "        self.fc = nn.Linear(4, 4)\n        self.apply(self._init)\n"
-        "    def _init(self, m):\n        if isinstance(m, nn.Linear):\n            nn.init.xavier_uniform_(m.weight)\n",
+        src("""
+            import torch
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.conv = nn.utils.weight_norm(nn.Conv1d(4, 4, 3))
+                    self.fc = nn.Linear(4, 4)
+                    self.apply(self._init)
+                def _init(self, m):
+                    if isinstance(m, nn.Linear):
+                        nn.init.xavier_uniform_(m.weight)
+        """),
         # the weight norm is removed before the init
-        _HEAD + _CLASS + "        self.conv = nn.utils.weight_norm(nn.Conv1d(4, 4, 3))\n"
-        "        nn.utils.remove_weight_norm(self.conv)\n        nn.init.normal_(self.conv.weight)\n",
+        src("""
+            import torch
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.conv = nn.utils.weight_norm(nn.Conv1d(4, 4, 3))
+                    nn.utils.remove_weight_norm(self.conv)
+                    nn.init.normal_(self.conv.weight)
+        """),
         # wrap and init in exclusive branches
-        _HEAD + "class Net(nn.Module):\n    def __init__(self, wn=True):\n        super().__init__()\n"
-        "        self.conv = nn.Conv1d(4, 4, 3)\n        if wn:\n            nn.utils.weight_norm(self.conv)\n"
-        "        else:\n            nn.init.normal_(self.conv.weight)\n",
+        src("""
+            import torch
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self, wn=True):
+                    super().__init__()
+                    self.conv = nn.Conv1d(4, 4, 3)
+                    if wn:
+                        nn.utils.weight_norm(self.conv)
+                    else:
+                        nn.init.normal_(self.conv.weight)
+        """),
     )
     INVALID = (
         Invalid(
-            _HEAD + _CLASS + "        self.conv = nn.utils.weight_norm(nn.Conv1d(4, 4, 3))\n"
-            "        nn.init.normal_(self.conv.weight, 0.0, 0.01)\n"
+            src("""
+                import torch
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.conv = nn.utils.weight_norm(nn.Conv1d(4, 4, 3))
+                        nn.init.normal_(self.conv.weight, 0.0, 0.01)
+            """)
         ),
         # the HiFi-GAN pattern: apply_weight_norm() then reset_parameters(), both through apply
         Invalid(
-            _HEAD + "class Generator(nn.Module):\n    def __init__(self, use_weight_norm=True):\n"
-            "        super().__init__()\n        self.conv = nn.Conv1d(80, 512, 7)\n"
-            "        self.up = nn.ConvTranspose1d(512, 256, 16, 8)\n        if use_weight_norm:\n"
-            "            self.apply_weight_norm()\n        self.reset_parameters()\n"
-            "    def reset_parameters(self):\n        def _reset(m):\n"
-            "            if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d)):\n"
-            "                m.weight.data.normal_(0.0, 0.01)\n        self.apply(_reset)\n"
-            "    def apply_weight_norm(self):\n        def _wn(m):\n"
-            "            if isinstance(m, nn.Conv1d) or isinstance(m, nn.ConvTranspose1d):\n"
-            "                torch.nn.utils.weight_norm(m)\n        self.apply(_wn)\n"
+            src("""
+                import torch
+                import torch.nn as nn
+                class Generator(nn.Module):
+                    def __init__(self, use_weight_norm=True):
+                        super().__init__()
+                        self.conv = nn.Conv1d(80, 512, 7)
+                        self.up = nn.ConvTranspose1d(512, 256, 16, 8)
+                        if use_weight_norm:
+                            self.apply_weight_norm()
+                        self.reset_parameters()
+                    def reset_parameters(self):
+                        def _reset(m):
+                            if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d)):
+                                m.weight.data.normal_(0.0, 0.01)
+                        self.apply(_reset)
+                    def apply_weight_norm(self):
+                        def _wn(m):
+                            if isinstance(m, nn.Conv1d) or isinstance(m, nn.ConvTranspose1d):
+                                torch.nn.utils.weight_norm(m)
+                        self.apply(_wn)
+            """)
         ),
         # a ModuleList of weight-normed convs, then .apply of a class-name dispatching init
         Invalid(
-            _HEAD + "from torch.nn.utils import weight_norm\n"
-            "def init_weights(m, mean=0.0, std=0.01):\n    classname = m.__class__.__name__\n"
-            "    if classname.find('Conv') != -1:\n        m.weight.data.normal_(mean, std)\n"
-            "class ResBlock(nn.Module):\n    def __init__(self, channels):\n        super().__init__()\n"
-            "        self.convs = nn.ModuleList([weight_norm(nn.Conv1d(channels, channels, 3)) for _ in range(3)])\n"
-            "        self.convs.apply(init_weights)\n"
+            src("""
+                import torch
+                import torch.nn as nn
+                from torch.nn.utils import weight_norm
+                def init_weights(m, mean=0.0, std=0.01):
+                    classname = m.__class__.__name__
+                    if classname.find('Conv') != -1:
+                        m.weight.data.normal_(mean, std)
+                class ResBlock(nn.Module):
+                    def __init__(self, channels):
+                        super().__init__()
+                        self.convs = nn.ModuleList([weight_norm(nn.Conv1d(channels, channels, 3)) for _ in range(3)])
+                        self.convs.apply(init_weights)
+            """)
         ),
         # the parametrization form
         Invalid(
-            _HEAD
-            + "from torch.nn.utils.parametrizations import spectral_norm\n"
-            + _CLASS
-            + "        self.fc = spectral_norm(nn.Linear(4, 4))\n        for m in self.modules():\n"
-            "            if isinstance(m, nn.Linear):\n                nn.init.orthogonal_(m.weight)\n"
+            src("""
+                import torch
+                import torch.nn as nn
+                from torch.nn.utils.parametrizations import spectral_norm
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc = spectral_norm(nn.Linear(4, 4))
+                        for m in self.modules():
+                            if isinstance(m, nn.Linear):
+                                nn.init.orthogonal_(m.weight)
+            """)
         ),
     )
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.base import Invalid, Report, Rule, src
 from initlint.rules.triggers import init_code_possible
 from initlint.semantic import SemanticModel
 from initlint.semantic.effects import PerModuleUse, per_module_uses, walks_every_module
@@ -30,40 +30,98 @@ class InitIgnoresModuleArgument(Rule):
 
     VALID = (
         # reads its module argument
-        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc = nn.Linear(4, 4)\n        self.apply(self._init)\n    def _init(self, m):\n"
-        "        if isinstance(m, nn.Linear):\n            nn.init.zeros_(m.bias)\n",
+        src("""
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = nn.Linear(4, 4)
+                    self.apply(self._init)
+                def _init(self, m):
+                    if isinstance(m, nn.Linear):
+                        nn.init.zeros_(m.bias)
+        """),
         # deliberately unused (underscore name)
-        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.w = nn.Parameter(torch.ones(3))\n        self.apply(lambda _: nn.init.ones_(self.w))\n",
+        src("""
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.w = nn.Parameter(torch.ones(3))
+                    self.apply(lambda _: nn.init.ones_(self.w))
+        """),
         # walks every module itself: the result is the same whatever it is given
-        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc = nn.Linear(4, 4)\n        self.apply(self._init)\n    def _init(self, m):\n"
-        "        for layer in self.modules():\n            if isinstance(layer, nn.Linear):\n"
-        "                nn.init.zeros_(layer.bias)\n",
+        src("""
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = nn.Linear(4, 4)
+                    self.apply(self._init)
+                def _init(self, m):
+                    for layer in self.modules():
+                        if isinstance(layer, nn.Linear):
+                            nn.init.zeros_(layer.bias)
+        """),
         # a staticmethod: the module is its first parameter
-        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc = nn.Linear(4, 4)\n        self.apply(self._init)\n    @staticmethod\n    def _init(m):\n"
-        "        if isinstance(m, nn.Linear):\n            nn.init.zeros_(m.bias)\n",
+        src("""
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = nn.Linear(4, 4)
+                    self.apply(self._init)
+                @staticmethod
+                def _init(m):
+                    if isinstance(m, nn.Linear):
+                        nn.init.zeros_(m.bias)
+        """),
         # no init in it: nothing to prove
-        "import torch.nn as nn\ncount = []\ndef visit(m):\n    count.append(1)\nmodel.apply(visit)\n",
+        src("""
+            import torch.nn as nn
+            count = []
+            def visit(m):
+                count.append(1)
+            model.apply(visit)
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.fc = nn.Linear(4, 4)\n        self.apply(self._init)\n    def _init(self, m):\n"
-            "        if isinstance(self, nn.Linear):\n            nn.init.zeros_(self.bias)\n"
+            src("""
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc = nn.Linear(4, 4)
+                        self.apply(self._init)
+                    def _init(self, m):
+                        if isinstance(self, nn.Linear):
+                            nn.init.zeros_(self.bias)
+            """)
         ),
         Invalid(
-            "import torch\nimport torch.nn as nn\nclass Scale(nn.Module):\n    def __init__(self, n):\n"
-            "        super().__init__()\n        self.weight = nn.Parameter(torch.ones(n))\n"
-            "        self.apply(self.init_weights)\n    def init_weights(self, module):\n"
-            "        nn.init.normal_(self.weight, std=0.02)\n"
+            src("""
+                import torch
+                import torch.nn as nn
+                class Scale(nn.Module):
+                    def __init__(self, n):
+                        super().__init__()
+                        self.weight = nn.Parameter(torch.ones(n))
+                        self.apply(self.init_weights)
+                    def init_weights(self, module):
+                        nn.init.normal_(self.weight, std=0.02)
+            """)
         ),
         Invalid(
-            "import torch.nn as nn\nnet = nn.Sequential(nn.Linear(4, 4), nn.ReLU())\ndef init(m):\n"
-            "    if isinstance(net, nn.Linear):\n        nn.init.xavier_uniform_(net.weight)\n"
-            "for layer in net.modules():\n    init(layer)\n"
+            src("""
+                import torch.nn as nn
+                net = nn.Sequential(nn.Linear(4, 4), nn.ReLU())
+                def init(m):
+                    if isinstance(net, nn.Linear):
+                        nn.init.xavier_uniform_(net.weight)
+                for layer in net.modules():
+                    init(layer)
+            """)
         ),
     )
 

@@ -4,7 +4,7 @@ import re
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
 from initlint.semantic import SemanticModel
 from initlint.semantic.effects import parameter_tensor, self_parameter, under_no_grad
 from initlint.semantic.tensors import PARAMETER_CLASSES
@@ -109,50 +109,133 @@ class InitResultDiscarded(Rule):
         return (_TRIGGER,)
 
     VALID = (
-        "import torch\nimport torch.nn as nn\nclass Gate(nn.Module):\n    def __init__(self, n):\n"
-        "        super().__init__()\n        self.l2 = nn.Parameter(torch.empty(n, n))\n"
-        "        nn.init.constant_(self.l2, 1 / n)\n",
+        src("""
+            import torch
+            import torch.nn as nn
+            class Gate(nn.Module):
+                def __init__(self, n):
+                    super().__init__()
+                    self.l2 = nn.Parameter(torch.empty(n, n))
+                    nn.init.constant_(self.l2, 1 / n)
+        """),
         # the result is used
-        "import torch\nfor p in model.parameters():\n    p.data = p.data.clamp(-0.01, 0.01)\n",
-        "import torch\nfor p in model.parameters():\n    p.data.clamp_(-0.01, 0.01)\n",
+        src("""
+            import torch
+            for p in model.parameters():
+                p.data = p.data.clamp(-0.01, 0.01)
+        """),
+        src("""
+            import torch
+            for p in model.parameters():
+                p.data.clamp_(-0.01, 0.01)
+        """),
         # a module's .cuda() moves it in place
-        "import torch\nclass Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc = torch.nn.Linear(2, 2)\n        self.fc.cuda()\n",
+        src("""
+            import torch
+            class Net(torch.nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = torch.nn.Linear(2, 2)
+                    self.fc.cuda()
+        """),
         # nothing shaped after a parameter: no evidence of what it was meant to fill
-        "import torch\ndef warm_up():\n    torch.randn(1024, 1024)\n",
+        src("""
+            import torch
+            def warm_up():
+                torch.randn(1024, 1024)
+        """),
         # `add` on something that may not be a tensor (a set)
-        "import torch\ndef track(m):\n    m.weight.add(3)\n",
+        src("""
+            import torch
+            def track(m):
+                m.weight.add(3)
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch\nimport torch.nn as nn\nclass Gate(nn.Module):\n    def __init__(self, n):\n"
-            "        super().__init__()\n        self.l2 = nn.Parameter(torch.zeros(n, n))\n"
-            "        torch.full(self.l2.size(), 1 / n)\n",
-            "import torch\nimport torch.nn as nn\nclass Gate(nn.Module):\n    def __init__(self, n):\n"
-            "        super().__init__()\n        self.l2 = nn.Parameter(torch.zeros(n, n))\n"
-            "        nn.init.constant_(self.l2, 1 / n)\n",
+            src("""
+                import torch
+                import torch.nn as nn
+                class Gate(nn.Module):
+                    def __init__(self, n):
+                        super().__init__()
+                        self.l2 = nn.Parameter(torch.zeros(n, n))
+                        torch.full(self.l2.size(), 1 / n)
+            """),
+            src("""
+                import torch
+                import torch.nn as nn
+                class Gate(nn.Module):
+                    def __init__(self, n):
+                        super().__init__()
+                        self.l2 = nn.Parameter(torch.zeros(n, n))
+                        nn.init.constant_(self.l2, 1 / n)
+            """),
             unsafe=True,
         ),
         Invalid(
-            "import torch\nfor p in critic.parameters():\n    p.data.clamp(-0.01, 0.01)\n",
-            "import torch\nfor p in critic.parameters():\n    p.data.clamp_(-0.01, 0.01)\n",
+            src("""
+                import torch
+                for p in critic.parameters():
+                    p.data.clamp(-0.01, 0.01)
+            """),
+            src("""
+                import torch
+                for p in critic.parameters():
+                    p.data.clamp_(-0.01, 0.01)
+            """),
             unsafe=True,
         ),
         # not under no_grad: the in-place form would raise on a leaf that requires grad: no fix
-        Invalid("import torch\ndef shrink(m):\n    m.weight.mul(0.1)\n"),
         Invalid(
-            "import torch\ndef init(m):\n    torch.zeros_like(m.bias)\n",
-            "import torch\ndef init(m):\n    torch.nn.init.zeros_(m.bias)\n",
+            src("""
+                import torch
+                def shrink(m):
+                    m.weight.mul(0.1)
+            """)
+        ),
+        Invalid(
+            src("""
+                import torch
+                def init(m):
+                    torch.zeros_like(m.bias)
+            """),
+            src("""
+                import torch
+                def init(m):
+                    torch.nn.init.zeros_(m.bias)
+            """),
             unsafe=True,
         ),
         Invalid(
-            "import torch\nimport torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n"
-            "        super().__init__()\n        self.fc = nn.Linear(2, 2)\n        self.fc.weight.data * 0.1\n",
-            "import torch\nimport torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n"
-            "        super().__init__()\n        self.fc = nn.Linear(2, 2)\n        self.fc.weight.data *= 0.1\n",
+            src("""
+                import torch
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc = nn.Linear(2, 2)
+                        self.fc.weight.data * 0.1
+            """),
+            src("""
+                import torch
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc = nn.Linear(2, 2)
+                        self.fc.weight.data *= 0.1
+            """),
             unsafe=True,
         ),
-        Invalid("import torch\nimport torch.nn as nn\ndef build(n):\n    nn.Parameter(torch.zeros(n))\n"),
+        Invalid(
+            src("""
+                import torch
+                import torch.nn as nn
+                def build(n):
+                    nn.Parameter(torch.zeros(n))
+            """)
+        ),
     )
 
     def check(self, model: SemanticModel) -> Iterator[Report]:

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from initlint._lazy import cst
-from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
 from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.construction import function_named
@@ -21,8 +21,6 @@ from initlint.semantic.module_tree import (
 from initlint.semantic.modules import ModuleClass
 from initlint.semantic.structure import module_function
 
-_HEAD = "import torch.nn as nn\n"
-_CLASS = "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
 _CHILDREN = {"children": "modules", "named_children": "named_modules"}
 _MODULES = frozenset({"modules", "named_modules"})
 # Calls on the module variable that reach further than the module itself.
@@ -87,80 +85,181 @@ class InitMissesLayers(Rule):
 
     VALID = (
         # modules() sees the nested convs
-        _HEAD + _CLASS + "        self.features = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())\n"
-        "        for m in self.modules():\n            if isinstance(m, nn.Conv2d):\n"
-        "                nn.init.kaiming_normal_(m.weight)\n",
+        src("""
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.features = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
+                    for m in self.modules():
+                        if isinstance(m, nn.Conv2d):
+                            nn.init.kaiming_normal_(m.weight)
+        """),
         # a direct child matches: the children loop is meant for the top level
-        _HEAD + _CLASS + "        self.conv = nn.Conv2d(3, 8, 3)\n"
-        "        self.features = nn.Sequential(nn.Conv2d(8, 8, 3), nn.ReLU())\n"
-        "        for m in self.children():\n            if isinstance(m, nn.Conv2d):\n"
-        "                nn.init.kaiming_normal_(m.weight)\n",
+        src("""
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.conv = nn.Conv2d(3, 8, 3)
+                    self.features = nn.Sequential(nn.Conv2d(8, 8, 3), nn.ReLU())
+                    for m in self.children():
+                        if isinstance(m, nn.Conv2d):
+                            nn.init.kaiming_normal_(m.weight)
+        """),
         # the loop recurses into what it sees
-        _HEAD + _CLASS + "        self.features = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())\n"
-        "        for m in self.children():\n            if isinstance(m, nn.Conv2d):\n"
-        "                nn.init.kaiming_normal_(m.weight)\n            else:\n"
-        "                m.apply(self._init)\n    def _init(self, m):\n        pass\n",
+        src("""
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.features = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
+                    for m in self.children():
+                        if isinstance(m, nn.Conv2d):
+                            nn.init.kaiming_normal_(m.weight)
+                        else:
+                            m.apply(self._init)
+                def _init(self, m):
+                    pass
+        """),
         # a layer set this file cannot see entirely: a backbone passed in
-        _HEAD + "class Net(nn.Module):\n    def __init__(self, backbone):\n        super().__init__()\n"
-        "        self.backbone = backbone\n        self.head = nn.Linear(8, 2)\n        self.apply(self._init)\n"
-        "    def _init(self, m):\n        if isinstance(m, nn.Conv2d):\n            nn.init.kaiming_normal_(m.weight)\n",
+        src("""
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self, backbone):
+                    super().__init__()
+                    self.backbone = backbone
+                    self.head = nn.Linear(8, 2)
+                    self.apply(self._init)
+                def _init(self, m):
+                    if isinstance(m, nn.Conv2d):
+                        nn.init.kaiming_normal_(m.weight)
+        """),
         # one branch matches: the others are defensive
-        _HEAD + _CLASS + "        self.up = nn.ConvTranspose2d(8, 3, 4)\n        self.apply(self._init)\n"
-        "    def _init(self, m):\n        if isinstance(m, nn.Conv2d):\n            nn.init.kaiming_normal_(m.weight)\n"
-        "        elif isinstance(m, nn.ConvTranspose2d):\n            nn.init.normal_(m.weight, 0.0, 0.02)\n",
+        src("""
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.up = nn.ConvTranspose2d(8, 3, 4)
+                    self.apply(self._init)
+                def _init(self, m):
+                    if isinstance(m, nn.Conv2d):
+                        nn.init.kaiming_normal_(m.weight)
+                    elif isinstance(m, nn.ConvTranspose2d):
+                        nn.init.normal_(m.weight, 0.0, 0.02)
+        """),
         # LazyLinear derives from Linear
-        _HEAD + _CLASS + "        self.fc = nn.LazyLinear(8)\n        for m in self.modules():\n"
-        "            if isinstance(m, nn.Linear):\n                m.reset_parameters()\n",
+        src("""
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = nn.LazyLinear(8)
+                    for m in self.modules():
+                        if isinstance(m, nn.Linear):
+                            m.reset_parameters()
+        """),
     )
     INVALID = (
         Invalid(
-            _HEAD
-            + _CLASS
-            + "        self.features = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3))\n"
-            "        self.fc = nn.Linear(8, 2)\n        for m in self.children():\n"
-            "            if isinstance(m, nn.Conv2d):\n                nn.init.kaiming_normal_(m.weight)\n"
-            "            elif isinstance(m, nn.Linear):\n                nn.init.normal_(m.weight, 0.0, 0.01)\n",
-            _HEAD
-            + _CLASS
-            + "        self.features = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3))\n"
-            "        self.fc = nn.Linear(8, 2)\n        for m in self.modules():\n"
-            "            if isinstance(m, nn.Conv2d):\n                nn.init.kaiming_normal_(m.weight)\n"
-            "            elif isinstance(m, nn.Linear):\n                nn.init.normal_(m.weight, 0.0, 0.01)\n",
+            src("""
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.features = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3))
+                        self.fc = nn.Linear(8, 2)
+                        for m in self.children():
+                            if isinstance(m, nn.Conv2d):
+                                nn.init.kaiming_normal_(m.weight)
+                            elif isinstance(m, nn.Linear):
+                                nn.init.normal_(m.weight, 0.0, 0.01)
+            """),
+            src("""
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.features = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3))
+                        self.fc = nn.Linear(8, 2)
+                        for m in self.modules():
+                            if isinstance(m, nn.Conv2d):
+                                nn.init.kaiming_normal_(m.weight)
+                            elif isinstance(m, nn.Linear):
+                                nn.init.normal_(m.weight, 0.0, 0.01)
+            """),
             unsafe=True,
         ),
         # the convs sit inside a block class of this file
         Invalid(
-            _HEAD + "class Block(nn.Module):\n    def __init__(self, c):\n        super().__init__()\n"
-            "        self.conv = nn.Conv2d(c, c, 3)\n        self.bn = nn.BatchNorm2d(c)\n"
-            + _CLASS
-            + "        self.blocks = nn.ModuleList([Block(8) for _ in range(4)])\n"
-            "        self._init_weights()\n    def _init_weights(self):\n"
-            "        for name, m in self.named_children():\n            if isinstance(m, nn.Conv2d):\n"
-            "                nn.init.kaiming_normal_(m.weight, mode='fan_out')\n",
-            _HEAD + "class Block(nn.Module):\n    def __init__(self, c):\n        super().__init__()\n"
-            "        self.conv = nn.Conv2d(c, c, 3)\n        self.bn = nn.BatchNorm2d(c)\n"
-            + _CLASS
-            + "        self.blocks = nn.ModuleList([Block(8) for _ in range(4)])\n"
-            "        self._init_weights()\n    def _init_weights(self):\n"
-            "        for name, m in self.named_modules():\n            if isinstance(m, nn.Conv2d):\n"
-            "                nn.init.kaiming_normal_(m.weight, mode='fan_out')\n",
+            src("""
+                import torch.nn as nn
+                class Block(nn.Module):
+                    def __init__(self, c):
+                        super().__init__()
+                        self.conv = nn.Conv2d(c, c, 3)
+                        self.bn = nn.BatchNorm2d(c)
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.blocks = nn.ModuleList([Block(8) for _ in range(4)])
+                        self._init_weights()
+                    def _init_weights(self):
+                        for name, m in self.named_children():
+                            if isinstance(m, nn.Conv2d):
+                                nn.init.kaiming_normal_(m.weight, mode='fan_out')
+            """),
+            src("""
+                import torch.nn as nn
+                class Block(nn.Module):
+                    def __init__(self, c):
+                        super().__init__()
+                        self.conv = nn.Conv2d(c, c, 3)
+                        self.bn = nn.BatchNorm2d(c)
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.blocks = nn.ModuleList([Block(8) for _ in range(4)])
+                        self._init_weights()
+                    def _init_weights(self):
+                        for name, m in self.named_modules():
+                            if isinstance(m, nn.Conv2d):
+                                nn.init.kaiming_normal_(m.weight, mode='fan_out')
+            """),
             unsafe=True,
         ),
         # the dispatch expects Conv2d, the model builds ConvTranspose2d
         Invalid(
-            _HEAD + "class Generator(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.net = nn.Sequential(nn.ConvTranspose2d(100, 64, 4), nn.BatchNorm2d(64), nn.ReLU(),\n"
-            "                                 nn.ConvTranspose2d(64, 3, 4), nn.Tanh())\n"
-            "        self.apply(self._init)\n    def _init(self, m):\n        if isinstance(m, nn.Conv2d):\n"
-            "            nn.init.normal_(m.weight, 0.0, 0.02)\n"
+            src("""
+                import torch.nn as nn
+                class Generator(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.net = nn.Sequential(nn.ConvTranspose2d(100, 64, 4), nn.BatchNorm2d(64), nn.ReLU(),
+                                                 nn.ConvTranspose2d(64, 3, 4), nn.Tanh())
+                        self.apply(self._init)
+                    def _init(self, m):
+                        if isinstance(m, nn.Conv2d):
+                            nn.init.normal_(m.weight, 0.0, 0.02)
+            """)
         ),
         # applied at module level
         Invalid(
-            _HEAD + "def weights_init(m):\n    if isinstance(m, (nn.Conv1d, nn.Linear)):\n"
-            "        nn.init.xavier_uniform_(m.weight)\n        nn.init.zeros_(m.bias)\n"
-            "class Net(nn.Module):\n    def __init__(self, c=16):\n        super().__init__()\n"
-            "        self.conv = nn.Conv2d(3, c, 3)\n        self.norm = nn.GroupNorm(4, c)\n"
-            "net = Net()\nnet.apply(weights_init)\n"
+            src("""
+                import torch.nn as nn
+                def weights_init(m):
+                    if isinstance(m, (nn.Conv1d, nn.Linear)):
+                        nn.init.xavier_uniform_(m.weight)
+                        nn.init.zeros_(m.bias)
+                class Net(nn.Module):
+                    def __init__(self, c=16):
+                        super().__init__()
+                        self.conv = nn.Conv2d(3, c, 3)
+                        self.norm = nn.GroupNorm(4, c)
+                net = Net()
+                net.apply(weights_init)
+            """)
         ),
     )
 

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from initlint._lazy import cst
-from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.base import Invalid, Report, Rule, src
 from initlint.semantic import SemanticModel
 from initlint.semantic.catalog import LAYERS
 from initlint.semantic.construction import function_named
@@ -15,7 +15,6 @@ from initlint.semantic.modules import Layer, ModuleClass
 from initlint.semantic.structure import bias_state
 from initlint.semantic.values import string_value
 
-_HEAD = "import torch\nimport torch.nn as nn\n"
 _RESETS = frozenset({"reset_parameters", "_reset_parameters"})
 _ITERATORS = {"modules": False, "named_modules": False, "children": True, "named_children": True}
 _ROOT = 0  # the key of the root module itself
@@ -58,37 +57,99 @@ class ToEmptyPartialReset(Rule):
     triggers = (r"\bmeta\b",)
 
     VALID = (
-        _HEAD + "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc1 = nn.Linear(4, 4)\n        self.fc2 = nn.Linear(4, 2)\n"
-        "    def reset_parameters(self):\n        self.fc1.reset_parameters()\n        self.fc2.reset_parameters()\n"
-        "with torch.device('meta'):\n    model = Net()\nmodel.to_empty(device='cpu')\nmodel.reset_parameters()\n",
+        src("""
+            import torch
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc1 = nn.Linear(4, 4)
+                    self.fc2 = nn.Linear(4, 2)
+                def reset_parameters(self):
+                    self.fc1.reset_parameters()
+                    self.fc2.reset_parameters()
+            with torch.device('meta'):
+                model = Net()
+            model.to_empty(device='cpu')
+            model.reset_parameters()
+        """),
         # a generic reset over every submodule
-        _HEAD + "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc = nn.Linear(4, 4)\n        self.norm = nn.LayerNorm(4)\n"
-        "    def reset_parameters(self):\n        for m in self.modules():\n"
-        "            if isinstance(m, (nn.Linear, nn.LayerNorm)):\n                m.reset_parameters()\n"
-        "with torch.device('meta'):\n    model = Net()\nmodel.to_empty(device='cpu')\nmodel.reset_parameters()\n",
+        src("""
+            import torch
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = nn.Linear(4, 4)
+                    self.norm = nn.LayerNorm(4)
+                def reset_parameters(self):
+                    for m in self.modules():
+                        if isinstance(m, (nn.Linear, nn.LayerNorm)):
+                            m.reset_parameters()
+            with torch.device('meta'):
+                model = Net()
+            model.to_empty(device='cpu')
+            model.reset_parameters()
+        """),
         # the weights are loaded afterwards
-        _HEAD + "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc = nn.Linear(4, 4)\n        self.norm = nn.LayerNorm(4)\n"
-        "    def reset_parameters(self):\n        self.fc.reset_parameters()\n"
-        "def load(path):\n    with torch.device('meta'):\n        model = Net()\n    model.to_empty(device='cpu')\n"
-        "    model.reset_parameters()\n    model.load_state_dict(torch.load(path))\n    return model\n",
+        src("""
+            import torch
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = nn.Linear(4, 4)
+                    self.norm = nn.LayerNorm(4)
+                def reset_parameters(self):
+                    self.fc.reset_parameters()
+            def load(path):
+                with torch.device('meta'):
+                    model = Net()
+                model.to_empty(device='cpu')
+                model.reset_parameters()
+                model.load_state_dict(torch.load(path))
+                return model
+        """),
     )
     INVALID = (
         Invalid(
-            _HEAD + "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.fc1 = nn.Linear(4, 4)\n        self.norm = nn.LayerNorm(4)\n        self.fc2 = nn.Linear(4, 2)\n"
-            "    def reset_parameters(self):\n        self.fc1.reset_parameters()\n        self.fc2.reset_parameters()\n"
-            "with torch.device('meta'):\n    model = Net()\nmodel.to_empty(device='cpu')\nmodel.reset_parameters()\n"
+            src("""
+                import torch
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc1 = nn.Linear(4, 4)
+                        self.norm = nn.LayerNorm(4)
+                        self.fc2 = nn.Linear(4, 2)
+                    def reset_parameters(self):
+                        self.fc1.reset_parameters()
+                        self.fc2.reset_parameters()
+                with torch.device('meta'):
+                    model = Net()
+                model.to_empty(device='cpu')
+                model.reset_parameters()
+            """)
         ),
         # an init of the weight leaves the bias, and a Parameter of the class, empty
         Invalid(
-            _HEAD + "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.proj = nn.Linear(8, 8)\n        self.scale = nn.Parameter(torch.ones(8))\n"
-            "    def init_weights(self):\n        nn.init.xavier_uniform_(self.proj.weight)\n"
-            "def build(device):\n    with torch.device('meta'):\n        net = Net()\n"
-            "    net.to_empty(device=device)\n    net.init_weights()\n    return net\n"
+            src("""
+                import torch
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.proj = nn.Linear(8, 8)
+                        self.scale = nn.Parameter(torch.ones(8))
+                    def init_weights(self):
+                        nn.init.xavier_uniform_(self.proj.weight)
+                def build(device):
+                    with torch.device('meta'):
+                        net = Net()
+                    net.to_empty(device=device)
+                    net.init_weights()
+                    return net
+            """)
         ),
     )
 

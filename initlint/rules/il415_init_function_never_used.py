@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.base import Invalid, Report, Rule, src
 from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.inits import InitSite
@@ -12,8 +12,6 @@ from initlint.semantic.values import string_value
 _MODULE_BASES = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"})
 # Decorators that leave a function a plain function of this file (nothing registers it).
 _PLAIN_DECORATORS = frozenset({"staticmethod", "classmethod", "torch.no_grad", "torch.inference_mode"})
-
-_HEAD = "import torch.nn as nn\n"
 
 
 class InitFunctionNeverUsed(Rule):
@@ -27,41 +25,97 @@ class InitFunctionNeverUsed(Rule):
     uses_init_aliases = True
 
     VALID = (
-        _HEAD + "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc = nn.Linear(4, 4)\n        self.apply(self._init_weights)\n"
-        "    def _init_weights(self, m):\n        if isinstance(m, nn.Linear):\n            nn.init.zeros_(m.bias)\n",
+        src("""
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = nn.Linear(4, 4)
+                    self.apply(self._init_weights)
+                def _init_weights(self, m):
+                    if isinstance(m, nn.Linear):
+                        nn.init.zeros_(m.bias)
+        """),
         # a public helper: other files may call it
-        _HEAD + "def init_weights(m):\n    if isinstance(m, nn.Linear):\n        nn.init.zeros_(m.bias)\n",
+        src("""
+            import torch.nn as nn
+            def init_weights(m):
+                if isinstance(m, nn.Linear):
+                    nn.init.zeros_(m.bias)
+        """),
         # a base class from another file may call it (transformers' post_init calls _init_weights)
-        _HEAD + "from mylib import PreTrainedModel\nclass Net(PreTrainedModel):\n"
-        "    def _init_weights(self, m):\n        if isinstance(m, nn.Linear):\n            nn.init.zeros_(m.bias)\n",
+        src("""
+            import torch.nn as nn
+            from mylib import PreTrainedModel
+            class Net(PreTrainedModel):
+                def _init_weights(self, m):
+                    if isinstance(m, nn.Linear):
+                        nn.init.zeros_(m.bias)
+        """),
         # a torch base calls it: nn.MultiheadAttention's __init__ runs self._reset_parameters()
-        _HEAD + "class MHA(nn.MultiheadAttention):\n    def _reset_parameters(self):\n"
-        "        nn.init.xavier_uniform_(self.in_proj_weight)\n",
+        src("""
+            import torch.nn as nn
+            class MHA(nn.MultiheadAttention):
+                def _reset_parameters(self):
+                    nn.init.xavier_uniform_(self.in_proj_weight)
+        """),
         # exported
-        _HEAD + "__all__ = ['_init']\ndef _init(m):\n    nn.init.zeros_(m.weight)\n",
+        src("""
+            import torch.nn as nn
+            __all__ = ['_init']
+            def _init(m):
+                nn.init.zeros_(m.weight)
+        """),
         # named in a string: looked up by name
-        _HEAD + "class Net(nn.Module):\n    def __init__(self, scheme='_init_normal'):\n        super().__init__()\n"
-        "        self.fc = nn.Linear(4, 4)\n        getattr(self, scheme)()\n"
-        "    def _init_normal(self):\n        nn.init.normal_(self.fc.weight)\n",
+        src("""
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self, scheme='_init_normal'):
+                    super().__init__()
+                    self.fc = nn.Linear(4, 4)
+                    getattr(self, scheme)()
+                def _init_normal(self):
+                    nn.init.normal_(self.fc.weight)
+        """),
     )
     INVALID = (
         Invalid(
-            _HEAD + "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.fc = nn.Linear(4, 4)\n    def _init_weights(self, m):\n        if isinstance(m, nn.Linear):\n"
-            "            nn.init.xavier_uniform_(m.weight)\n            nn.init.zeros_(m.bias)\n"
+            src("""
+                import torch.nn as nn
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc = nn.Linear(4, 4)
+                    def _init_weights(self, m):
+                        if isinstance(m, nn.Linear):
+                            nn.init.xavier_uniform_(m.weight)
+                            nn.init.zeros_(m.bias)
+            """)
         ),
         Invalid(
-            _HEAD + "class Attention(nn.Module):\n    def __init__(self, d):\n        super().__init__()\n"
-            "        self.qkv = nn.Linear(d, 3 * d)\n        self.proj = nn.Linear(d, d)\n"
-            "    def _reset_parameters(self):\n        nn.init.xavier_uniform_(self.qkv.weight)\n"
-            "        nn.init.zeros_(self.proj.bias)\n"
+            src("""
+                import torch.nn as nn
+                class Attention(nn.Module):
+                    def __init__(self, d):
+                        super().__init__()
+                        self.qkv = nn.Linear(d, 3 * d)
+                        self.proj = nn.Linear(d, d)
+                    def _reset_parameters(self):
+                        nn.init.xavier_uniform_(self.qkv.weight)
+                        nn.init.zeros_(self.proj.bias)
+            """)
         ),
         Invalid(
-            _HEAD + "def _weights_init(m):\n    if isinstance(m, nn.Conv2d):\n"
-            "        nn.init.kaiming_normal_(m.weight)\n"
-            "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.conv = nn.Conv2d(3, 8, 3)\n"
+            src("""
+                import torch.nn as nn
+                def _weights_init(m):
+                    if isinstance(m, nn.Conv2d):
+                        nn.init.kaiming_normal_(m.weight)
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.conv = nn.Conv2d(3, 8, 3)
+            """)
         ),
     )
 

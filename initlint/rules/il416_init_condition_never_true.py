@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from initlint._lazy import cst
-from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.base import Invalid, Report, Rule, src
 from initlint.rules.triggers import init_code_possible
 from initlint.semantic import SemanticModel
 from initlint.semantic.values import string_value
@@ -47,44 +47,107 @@ class InitConditionNeverTrue(Rule):
         return init_code_possible(text, memo) and super().may_match(text, memo)
 
     VALID = (
-        "import torch\nimport torch.nn as nn\ndef init(m):\n    if m.weight.shape[1] == 1:\n"
-        "        nn.init.ones_(m.weight)\n",
-        "import torch\nimport torch.nn as nn\ndef init(m):\n    if m.weight.shape[1:] == torch.Size([1]):\n"
-        "        nn.init.ones_(m.weight)\n",
-        "import torch.nn as nn\ndef init(m):\n    if type(m).__name__ == 'Linear':\n        nn.init.zeros_(m.bias)\n",
-        "import torch.nn as nn\ndef init(m):\n    if isinstance(m, (nn.Linear, nn.Conv2d)):\n"
-        "        nn.init.zeros_(m.bias)\n",
+        src("""
+            import torch
+            import torch.nn as nn
+            def init(m):
+                if m.weight.shape[1] == 1:
+                    nn.init.ones_(m.weight)
+        """),
+        src("""
+            import torch
+            import torch.nn as nn
+            def init(m):
+                if m.weight.shape[1:] == torch.Size([1]):
+                    nn.init.ones_(m.weight)
+        """),
+        src("""
+            import torch.nn as nn
+            def init(m):
+                if type(m).__name__ == 'Linear':
+                    nn.init.zeros_(m.bias)
+        """),
+        src("""
+            import torch.nn as nn
+            def init(m):
+                if isinstance(m, (nn.Linear, nn.Conv2d)):
+                    nn.init.zeros_(m.bias)
+        """),
         # not init code
-        "import torch.nn as nn\ndef describe(m):\n    if type(m) == 'Linear':\n        print(m)\n",
+        src("""
+            import torch.nn as nn
+            def describe(m):
+                if type(m) == 'Linear':
+                    print(m)
+        """),
         # a rebound name: `type` is not the builtin
-        "import torch.nn as nn\ndef init(m, type):\n    if type(m) == 'Linear':\n        nn.init.zeros_(m.bias)\n",
+        src("""
+            import torch.nn as nn
+            def init(m, type):
+                if type(m) == 'Linear':
+                    nn.init.zeros_(m.bias)
+        """),
         # the dead comparison does not guard the init
-        "import torch.nn as nn\ndef init(m):\n    if type(m) == 'Linear':\n        print('linear')\n"
-        "    nn.init.zeros_(m.bias)\n",
+        src("""
+            import torch.nn as nn
+            def init(m):
+                if type(m) == 'Linear':
+                    print('linear')
+                nn.init.zeros_(m.bias)
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch\nimport torch.nn as nn\ndef init(m):\n"
-            "    if isinstance(m, nn.Conv2d) and m.weight.shape[1] == torch.Size([1]):\n"
-            "        nn.init.dirac_(m.weight)\n"
+            src("""
+                import torch
+                import torch.nn as nn
+                def init(m):
+                    if isinstance(m, nn.Conv2d) and m.weight.shape[1] == torch.Size([1]):
+                        nn.init.dirac_(m.weight)
+            """)
         ),
         Invalid(
-            "import torch.nn as nn\ndef init(m):\n    if isinstance(m, 'Conv2d'):\n"
-            "        nn.init.kaiming_normal_(m.weight)\n"
+            src("""
+                import torch.nn as nn
+                def init(m):
+                    if isinstance(m, 'Conv2d'):
+                        nn.init.kaiming_normal_(m.weight)
+            """)
         ),
-        Invalid("import torch.nn as nn\ndef init(m):\n    if type(m) == 'Linear':\n        nn.init.zeros_(m.bias)\n"),
         Invalid(
-            "import torch.nn as nn\ndef init(m):\n    classname = m.__class__.__name__\n"
-            "    if classname == nn.Linear:\n        m.weight.data.normal_(0.0, 0.02)\n"
+            src("""
+                import torch.nn as nn
+                def init(m):
+                    if type(m) == 'Linear':
+                        nn.init.zeros_(m.bias)
+            """)
         ),
         Invalid(
-            "import torch.nn as nn\ndef init(m):\n    if m.__class__.__name__ in ('nn.Linear', 'nn.Conv2d'):\n"
-            "        m.weight.data.normal_(0.0, 0.02)\n"
+            src("""
+                import torch.nn as nn
+                def init(m):
+                    classname = m.__class__.__name__
+                    if classname == nn.Linear:
+                        m.weight.data.normal_(0.0, 0.02)
+            """)
+        ),
+        Invalid(
+            src("""
+                import torch.nn as nn
+                def init(m):
+                    if m.__class__.__name__ in ('nn.Linear', 'nn.Conv2d'):
+                        m.weight.data.normal_(0.0, 0.02)
+            """)
         ),
         # an early exit that always runs
         Invalid(
-            "import torch.nn as nn\ndef init(m):\n    if type(m) != 'Linear':\n        return\n"
-            "    nn.init.zeros_(m.bias)\n"
+            src("""
+                import torch.nn as nn
+                def init(m):
+                    if type(m) != 'Linear':
+                        return
+                    nn.init.zeros_(m.bias)
+            """)
         ),
     )
 

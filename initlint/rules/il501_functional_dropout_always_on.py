@@ -4,7 +4,7 @@ import re
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import FixSpec, Invalid, Report, Rule
+from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
 from initlint.rules.triggers import call_arguments_text
 from initlint.semantic import SemanticModel
 from initlint.semantic.catalog import FUNCTIONAL_DROPOUT
@@ -27,66 +27,164 @@ class FunctionalDropoutAlwaysOn(Rule):
     fix_applicability = "unsafe"
 
     VALID = (
-        "import torch.nn as nn\nimport torch.nn.functional as F\nclass M(nn.Module):\n"
-        "    def forward(self, x):\n        return F.dropout(x, 0.1, training=self.training)\n",
-        "import torch.nn as nn\nimport torch.nn.functional as F\nclass M(nn.Module):\n"
-        "    def forward(self, x):\n        return F.dropout(x, 0.1, self.training)\n",
-        "import torch.nn.functional as F\ndef augment(x):\n    return F.dropout(x, 0.1)\n",
-        "import torch.nn as nn\nclass M(nn.Module):\n    def forward(self, x):\n        return self.dropout(x)\n",
-        "import torch.nn as nn\nimport torch.nn.functional as F\nclass M(nn.Module):\n"
-        "    def forward(self, x):\n        if self.training:\n            x = F.dropout(x, 0.1)\n        return x\n",
-        "import torch.nn as nn\nimport torch.nn.functional as F\nclass M(nn.Module):\n"
-        "    def forward(self, x):\n        if self.training:\n            x = F.dropout(x, 0.1, training=True)\n"
-        "        return x\n",
+        src("""
+            import torch.nn as nn
+            import torch.nn.functional as F
+            class M(nn.Module):
+                def forward(self, x):
+                    return F.dropout(x, 0.1, training=self.training)
+        """),
+        src("""
+            import torch.nn as nn
+            import torch.nn.functional as F
+            class M(nn.Module):
+                def forward(self, x):
+                    return F.dropout(x, 0.1, self.training)
+        """),
+        src("""
+            import torch.nn.functional as F
+            def augment(x):
+                return F.dropout(x, 0.1)
+        """),
+        src("""
+            import torch.nn as nn
+            class M(nn.Module):
+                def forward(self, x):
+                    return self.dropout(x)
+        """),
+        src("""
+            import torch.nn as nn
+            import torch.nn.functional as F
+            class M(nn.Module):
+                def forward(self, x):
+                    if self.training:
+                        x = F.dropout(x, 0.1)
+                    return x
+        """),
+        src("""
+            import torch.nn as nn
+            import torch.nn.functional as F
+            class M(nn.Module):
+                def forward(self, x):
+                    if self.training:
+                        x = F.dropout(x, 0.1, training=True)
+                    return x
+        """),
         # a base from another file and nothing that makes the class a module: an augmentation
-        "import torch.nn.functional as F\nfrom mylib import Transform\nclass Drop(Transform):\n"
-        "    def __call__(self, x):\n        return F.dropout(x, 0.1)\n",
+        src("""
+            import torch.nn.functional as F
+            from mylib import Transform
+            class Drop(Transform):
+                def __call__(self, x):
+                    return F.dropout(x, 0.1)
+        """),
         # a deliberate always-on dropout says so
-        "import torch.nn as nn\nimport torch.nn.functional as F\nclass M(nn.Module):\n"
-        "    def forward(self, x):\n        return F.dropout(x, 0.1, training=True)  # noqa: IL501 (MC dropout)\n",
+        src("""
+            import torch.nn as nn
+            import torch.nn.functional as F
+            class M(nn.Module):
+                def forward(self, x):
+                    return F.dropout(x, 0.1, training=True)  # noqa: IL501 (MC dropout)
+        """),
     )
     INVALID = (
         Invalid(
-            "import torch.nn as nn\nimport torch.nn.functional as F\nclass M(nn.Module):\n"
-            "    def forward(self, x):\n        return F.dropout(x, p=0.1)\n",
-            "import torch.nn as nn\nimport torch.nn.functional as F\nclass M(nn.Module):\n"
-            "    def forward(self, x):\n        return F.dropout(x, p=0.1, training=self.training)\n",
+            src("""
+                import torch.nn as nn
+                import torch.nn.functional as F
+                class M(nn.Module):
+                    def forward(self, x):
+                        return F.dropout(x, p=0.1)
+            """),
+            src("""
+                import torch.nn as nn
+                import torch.nn.functional as F
+                class M(nn.Module):
+                    def forward(self, x):
+                        return F.dropout(x, p=0.1, training=self.training)
+            """),
             unsafe=True,
         ),
         Invalid(
-            "from torch import nn\nclass M(nn.Module):\n"
-            "    def forward(me, x):\n        return nn.functional.dropout2d(x, 0.2)\n",
-            "from torch import nn\nclass M(nn.Module):\n"
-            "    def forward(me, x):\n        return nn.functional.dropout2d(x, 0.2, training=me.training)\n",
+            src("""
+                from torch import nn
+                class M(nn.Module):
+                    def forward(me, x):
+                        return nn.functional.dropout2d(x, 0.2)
+            """),
+            src("""
+                from torch import nn
+                class M(nn.Module):
+                    def forward(me, x):
+                        return nn.functional.dropout2d(x, 0.2, training=me.training)
+            """),
             unsafe=True,
         ),
         Invalid(
-            "import torch\nfrom torch.nn.functional import alpha_dropout as drop\nclass M(torch.nn.Module):\n"
-            "    def forward(self, x):\n        return drop(x)\n",
-            "import torch\nfrom torch.nn.functional import alpha_dropout as drop\nclass M(torch.nn.Module):\n"
-            "    def forward(self, x):\n        return drop(x, training=self.training)\n",
+            src("""
+                import torch
+                from torch.nn.functional import alpha_dropout as drop
+                class M(torch.nn.Module):
+                    def forward(self, x):
+                        return drop(x)
+            """),
+            src("""
+                import torch
+                from torch.nn.functional import alpha_dropout as drop
+                class M(torch.nn.Module):
+                    def forward(self, x):
+                        return drop(x, training=self.training)
+            """),
             unsafe=True,
         ),
         Invalid(
-            "import torch.nn as nn\nimport torch.nn.functional as F\nclass M(nn.Module):\n"
-            "    @staticmethod\n    def f(x):\n        return F.dropout(x)\n"
+            src("""
+                import torch.nn as nn
+                import torch.nn.functional as F
+                class M(nn.Module):
+                    @staticmethod
+                    def f(x):
+                        return F.dropout(x)
+            """)
         ),
         # the same bug spelled out
         Invalid(
-            "import torch.nn as nn\nimport torch.nn.functional as F\nclass M(nn.Module):\n"
-            "    def forward(self, x):\n        return F.dropout(x, 0.1, training=True)\n",
-            "import torch.nn as nn\nimport torch.nn.functional as F\nclass M(nn.Module):\n"
-            "    def forward(self, x):\n        return F.dropout(x, 0.1, training=self.training)\n",
+            src("""
+                import torch.nn as nn
+                import torch.nn.functional as F
+                class M(nn.Module):
+                    def forward(self, x):
+                        return F.dropout(x, 0.1, training=True)
+            """),
+            src("""
+                import torch.nn as nn
+                import torch.nn.functional as F
+                class M(nn.Module):
+                    def forward(self, x):
+                        return F.dropout(x, 0.1, training=self.training)
+            """),
             unsafe=True,
         ),
         # a base class from another file: the class is a module all the same (it has forward)
         Invalid(
-            "import torch\nfrom mylib.base import AbsModel\nclass M(AbsModel):\n"
-            "    def forward(self, x):\n        return self.loss(x)\n"
-            "    def loss(self, x):\n        return torch.nn.functional.dropout(x, p=0.1).sum()\n",
-            "import torch\nfrom mylib.base import AbsModel\nclass M(AbsModel):\n"
-            "    def forward(self, x):\n        return self.loss(x)\n"
-            "    def loss(self, x):\n        return torch.nn.functional.dropout(x, p=0.1, training=self.training).sum()\n",
+            src("""
+                import torch
+                from mylib.base import AbsModel
+                class M(AbsModel):
+                    def forward(self, x):
+                        return self.loss(x)
+                    def loss(self, x):
+                        return torch.nn.functional.dropout(x, p=0.1).sum()
+            """),
+            src("""
+                import torch
+                from mylib.base import AbsModel
+                class M(AbsModel):
+                    def forward(self, x):
+                        return self.loss(x)
+                    def loss(self, x):
+                        return torch.nn.functional.dropout(x, p=0.1, training=self.training).sum()
+            """),
             unsafe=True,
         ),
     )

@@ -4,7 +4,7 @@ import re
 from collections.abc import Iterator
 
 from initlint._lazy import cst
-from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.base import Invalid, Report, Rule, src
 from initlint.rules.triggers import call_arguments_text
 from initlint.semantic import SemanticModel
 from initlint.semantic.catalog import FUNCTIONAL_DROPOUT
@@ -59,17 +59,52 @@ class DropoutProbabilityOutOfRange(Rule):
     severity = "error"
 
     VALID = (
-        "import torch.nn as nn\nd = nn.Dropout(0.1)\n",
-        "import torch.nn as nn\nd = nn.Dropout(p=0)\n",
-        "import torch.nn.functional as F\ny = F.dropout(x, 0.5, training=True)\n",
-        "import torch.nn as nn\nd = nn.Dropout(p=rate * 10)\n",
-        "import keras\nd = keras.layers.Dropout(50)\n",
+        src("""
+            import torch.nn as nn
+            d = nn.Dropout(0.1)
+        """),
+        src("""
+            import torch.nn as nn
+            d = nn.Dropout(p=0)
+        """),
+        src("""
+            import torch.nn.functional as F
+            y = F.dropout(x, 0.5, training=True)
+        """),
+        src("""
+            import torch.nn as nn
+            d = nn.Dropout(p=rate * 10)
+        """),
+        src("""
+            import keras
+            d = keras.layers.Dropout(50)
+        """),
     )
     INVALID = (
-        Invalid("import torch.nn as nn\nd = nn.Dropout(50)\n"),
-        Invalid("from torch.nn import Dropout2d\nd = Dropout2d(p=-0.1)\n"),
-        Invalid("import torch.nn.functional as F\ny = F.dropout(x, 1.0, training=True)\n"),
-        Invalid("import torch\ny = torch.nn.functional.alpha_dropout(x, p=1.5, training=True)\n"),
+        Invalid(
+            src("""
+                import torch.nn as nn
+                d = nn.Dropout(50)
+            """)
+        ),
+        Invalid(
+            src("""
+                from torch.nn import Dropout2d
+                d = Dropout2d(p=-0.1)
+            """)
+        ),
+        Invalid(
+            src("""
+                import torch.nn.functional as F
+                y = F.dropout(x, 1.0, training=True)
+            """)
+        ),
+        Invalid(
+            src("""
+                import torch
+                y = torch.nn.functional.alpha_dropout(x, p=1.5, training=True)
+            """)
+        ),
     )
 
     @classmethod
