@@ -93,7 +93,10 @@ def lint(
     """The findings of initlint's static rules on ``source``, sorted by position.
 
     ``source``: the text of a Python file, or its bytes (decoded as Python does: PEP 263 coding
-    line, BOM).
+    line, BOM). When ``path`` ends with ``.ipynb`` the source is a notebook's JSON and its code
+    cells are checked: a finding's line and column are counted within its cell and
+    ``extra["cell"]`` is the cell's 1-based index in the notebook's ``cells`` (see
+    :mod:`initlint.notebook`); a file that is no notebook is IL901.
 
     ``path`` is only a name for the findings (nothing is read from it), unless ``find_config``.
 
@@ -118,10 +121,15 @@ def lint(
     """
     settings = _settings(path, select, ignore, extend_select, config, find_config, init_aliases)
     options = _options(settings)
-    from initlint.engine import lint_source
+    if path.lower().endswith(".ipynb"):
+        from initlint.notebook import lint_notebook_bytes
 
-    parsed, problem = _decode(path, source, options)
-    findings = lint_source(parsed, options) if parsed is not None else problem
+        findings = lint_notebook_bytes(path, _as_bytes(source), options)
+    else:
+        from initlint.engine import lint_source
+
+        parsed, problem = _decode(path, source, options)
+        findings = lint_source(parsed, options) if parsed is not None else problem
     ignored = _per_file_ignored(settings, path)
     return [f for f in findings if f.code not in ignored]
 
@@ -140,10 +148,19 @@ def fix(
 ) -> FixResult:
     """``source`` with the safe fixes (and the unsafe ones with ``unsafe_fixes=True``) applied
     until none is left, as ``initlint check --fix`` would write it, and the findings that remain.
-    Arguments as for :func:`lint`. Text that cannot be read or fixed comes back unchanged. Never writes to disk."""
+    Arguments as for :func:`lint`; for a notebook the result is its JSON text with only the
+    fixed cells changed, its layout kept. Text that cannot be read or fixed comes back unchanged.
+    Never writes to disk."""
     settings = _settings(path, select, ignore, extend_select, config, find_config, init_aliases)
     options = _options(settings)
     ignored = _per_file_ignored(settings, path)
+    if path.lower().endswith(".ipynb"):
+        from initlint.notebook import fix_notebook_bytes
+
+        outcome = fix_notebook_bytes(path, _as_bytes(source), options, unsafe_fixes)
+        text = outcome.data.decode("utf-8-sig") if outcome.applied else _as_text(source)
+        remaining = [f for f in outcome.findings if f.code not in ignored]
+        return FixResult(text, remaining, outcome.applied, outcome.problems)
     from initlint.engine import fix_source
 
     parsed, problem = _decode(path, source, options)
@@ -152,6 +169,10 @@ def fix(
     result = fix_source(parsed, options, unsafe_fixes)
     remaining = [f for f in result.findings if f.code not in ignored]
     return FixResult(result.source.text, remaining, result.applied, result.problems)
+
+
+def _as_bytes(source: str | bytes) -> bytes:
+    return source.encode("utf-8") if isinstance(source, str) else source
 
 
 def _as_text(source: str | bytes) -> str:

@@ -1,4 +1,4 @@
-"""Which files `initlint check` reads: `*.py` below the given paths, minus excludes and
+"""Which files `initlint check` reads: `*.py` and `*.ipynb` below the given paths, minus excludes and
 `.gitignore`d files; a file named explicitly is always checked."""
 
 from __future__ import annotations
@@ -297,7 +297,7 @@ def _walk(top: Path, root: Path, settings: Settings, problems: list[str]) -> lis
             rules_by_dir[os.path.join(dirpath, name)] = active
         dirnames[:] = kept
         for name in filenames:
-            if not name.endswith(".py"):
+            if not name.endswith((".py", ".ipynb")):  # notebooks too (off: extend-exclude = ["*.ipynb"])
                 continue
             relative = f"{relative_dir}/{name}" if relative_dir not in ("", ".") else name
             if settings.excluded(relative) or _gitignored(relative, False, active):

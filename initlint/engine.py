@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gc
+import os
 import re
 import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from initlint._lazy import cst  # imported on first use: many runs never parse
 from initlint.finding import Edit, Finding, Fix, Related
@@ -16,6 +18,9 @@ from initlint.noqa import filter_suppressed
 from initlint.rules import BY_CODE, ENGINE_CODES
 from initlint.rules.base import Report, Rule
 from initlint.source import SourceFile
+
+if TYPE_CHECKING:
+    from initlint.project.index import ProjectSpec
 
 MAX_FIX_PASSES = 10
 _TORCH = re.compile(r"\btorch\b")
@@ -29,6 +34,8 @@ class LintOptions:
     init_aliases: tuple[tuple[str, str], ...] = ()
     prefilter: bool = True
     verbose: bool = False
+    # The project the file belongs to: rules then follow imports into its other files.
+    project: ProjectSpec | None = None
 
     @property
     def rules(self) -> list[type[Rule]]:
@@ -41,6 +48,7 @@ class FixOutcome:
     findings: list[Finding]
     applied: int = 0
     problems: list[str] = field(default_factory=list)
+    fixed_codes: dict[str, int] = field(default_factory=dict)  # fixes applied, per rule code
 
 
 def engine_finding(
@@ -142,7 +150,7 @@ def _recursion_limit(limit: int) -> Iterator[None]:
         sys.setrecursionlimit(previous)
 
 
-def lint_source(source: SourceFile, options: LintOptions) -> list[Finding]:
+def lint_source(source: SourceFile, options: LintOptions, deps: dict[str, str] | None = None) -> list[Finding]:
     # A parsed file is hundreds of thousands of live objects that are freed by reference
     # counting, not by the cycle collector; collections during the parse walk them all again
     # and again (40% of the time on a 100k-line module). Collect nothing while a file is
@@ -150,13 +158,13 @@ def lint_source(source: SourceFile, options: LintOptions) -> list[Finding]:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _lint_source(source, options)
+        return _lint_source(source, options, deps)
     finally:
         if collecting:
             gc.enable()
 
 
-def _lint_source(source: SourceFile, options: LintOptions) -> list[Finding]:
+def _lint_source(source: SourceFile, options: LintOptions, deps: dict[str, str] | None = None) -> list[Finding]:
     rules = candidate_rules(source.text, options)
 
     python_error = _python_syntax_error(source.text)
@@ -178,14 +186,35 @@ def _lint_source(source: SourceFile, options: LintOptions) -> list[Finding]:
     except (cst.ParserSyntaxError, RecursionError) as exc:
         return _enabled([_syntax_finding(source, exc, python_error)], options)
     with _recursion_limit(max(sys.getrecursionlimit(), ANALYSIS_RECURSION_LIMIT)):
-        return _analyse(source, module, rules, options)
+        return _analyse(source, module, rules, options, deps)
 
 
-def _analyse(source: SourceFile, module: object, rules: list[type[Rule]], options: LintOptions) -> list[Finding]:
+def _analyse(
+    source: SourceFile, module: object, rules: list[type[Rule]], options: LintOptions, deps: dict[str, str] | None
+) -> list[Finding]:
+    from initlint.semantic import SemanticModel
+
+    index = None
+    if options.project is not None:
+        from initlint.project.index import open_index
+
+        index = open_index(options.project)
+        index.read = {}
+    try:
+        return _run_rules(source, module, rules, options, index)
+    finally:
+        if index is not None and deps is not None:
+            own = os.path.abspath(source.path)
+            deps.update((path, digest) for path, digest in index.read.items() if path != own)
+
+
+def _run_rules(
+    source: SourceFile, module: object, rules: list[type[Rule]], options: LintOptions, index: object
+) -> list[Finding]:
     from initlint.semantic import SemanticModel
 
     try:
-        model = SemanticModel(source, module, dict(options.init_aliases))
+        model = SemanticModel(source, module, dict(options.init_aliases), project=index)  # type: ignore[arg-type]
     except RecursionError:
         return _enabled([engine_finding("IL900", "SyntaxError: too deeply nested to analyse", source.path)], options)
     findings: list[Finding] = []
@@ -237,9 +266,12 @@ def _span(source: SourceFile, edit: Edit) -> tuple[int, int]:
     return source.offset(edit.line, edit.column), source.offset(edit.end_line, edit.end_column)
 
 
-def select_edits(source: SourceFile, findings: list[Finding], unsafe: bool) -> tuple[list[Edit], int]:
+def select_edits(
+    source: SourceFile, findings: list[Finding], unsafe: bool, chosen_findings: list[Finding] | None = None
+) -> tuple[list[Edit], int]:
     """Edits of the applicable fixes that do not overlap one another (first come, first kept),
-    and how many fixes they make up. Identical edits (the same import added twice) merge."""
+    and how many fixes they make up (their findings added to ``chosen_findings``). Identical
+    edits (the same import added twice) merge."""
     chosen: list[Edit] = []
     spans: list[tuple[int, int]] = []
     count = 0
@@ -256,6 +288,8 @@ def select_edits(source: SourceFile, findings: list[Finding], unsafe: bool) -> t
         chosen.extend(new_edits)
         spans.extend(new_spans)
         count += 1
+        if chosen_findings is not None:
+            chosen_findings.append(finding)
     return chosen, count
 
 
@@ -285,7 +319,8 @@ def fix_source(source: SourceFile, options: LintOptions, unsafe: bool) -> FixOut
     outcome = FixOutcome(source, lint_source(source, options))
     original_compiles: bool | None = None  # decided on the first pass that has edits
     for _ in range(MAX_FIX_PASSES):
-        edits, count = select_edits(outcome.source, outcome.findings, unsafe)
+        fixed: list[Finding] = []
+        edits, count = select_edits(outcome.source, outcome.findings, unsafe, fixed)
         if not edits:
             break
         new_text = apply_edits(outcome.source, edits)
@@ -307,6 +342,8 @@ def fix_source(source: SourceFile, options: LintOptions, unsafe: bool) -> FixOut
             break
         outcome.source = outcome.source.with_text(new_text)
         outcome.applied += count
+        for finding in fixed:
+            outcome.fixed_codes[finding.code] = outcome.fixed_codes.get(finding.code, 0) + 1
         outcome.findings = lint_source(outcome.source, options)
     return outcome
 

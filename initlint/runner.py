@@ -46,6 +46,7 @@ class FileOutcome:
     fixed: int = 0
     diff: str = ""
     messages: list[str] = field(default_factory=list)  # fixes not written, and why
+    fixed_codes: dict[str, int] = field(default_factory=dict)  # fixes applied (or diffed), per rule
 
 
 @dataclass
@@ -55,6 +56,7 @@ class RunResult:
     fixed: int = 0
     diffs: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    fixed_by_file: dict[str, dict[str, int]] = field(default_factory=dict)  # for --show-fixes
 
 
 class NotRegularFile(OSError):
@@ -103,6 +105,8 @@ def run_job(job: Job, options: LintOptions) -> FileOutcome:
 
 
 def run_on_bytes(job: Job, data: bytes, options: LintOptions) -> FileOutcome:
+    if is_notebook(job.path):
+        return _run_notebook(job, data, options)
     source, problem = _decode(job.path, data)
     if source is None:
         findings = [problem] if problem and problem.code in options.codes else []
@@ -125,15 +129,43 @@ def run_on_bytes(job: Job, data: bytes, options: LintOptions) -> FileOutcome:
         return result
     if job.mode == "diff":
         result.diff = unified_diff(job.path, source.text, outcome.source.text)
-        result.fixed = outcome.applied
+        result.fixed, result.fixed_codes = outcome.applied, outcome.fixed_codes
         return result
     written = write_if_unchanged(Path(job.path), data, new_bytes, job.roots)
     if written is None:
-        result.fixed = outcome.applied
+        result.fixed, result.fixed_codes = outcome.applied, outcome.fixed_codes
     else:
         result.messages.append(f"{job.path}: fixes not written: {written}")
         # The file on disk still has the original findings.
         result.findings = lint_source(source, options)
+    return result
+
+
+def is_notebook(path: str) -> bool:
+    return path.lower().endswith(".ipynb")
+
+
+def _run_notebook(job: Job, data: bytes, options: LintOptions) -> FileOutcome:
+    """A Jupyter notebook: its code cells checked, fixes written back into them (initlint.notebook).
+    Not cached: a finding's cell is not part of a cache entry."""
+    from initlint.notebook import cell_diff, fix_notebook_bytes, lint_notebook_bytes
+
+    if job.mode == "check":
+        return FileOutcome(job.path, lint_notebook_bytes(job.path, data, options))
+    outcome = fix_notebook_bytes(job.path, data, options, job.unsafe)
+    result = FileOutcome(job.path, outcome.findings, messages=[f"{job.path}: {m}" for m in outcome.problems])
+    if outcome.applied == 0:
+        return result
+    if job.mode == "diff":
+        result.diff = cell_diff(job.path, outcome.changed_cells)
+        result.fixed, result.fixed_codes = outcome.applied, outcome.fixed_codes
+        return result
+    written = write_if_unchanged(Path(job.path), data, outcome.data, job.roots)
+    if written is None:
+        result.fixed, result.fixed_codes = outcome.applied, outcome.fixed_codes
+    else:
+        result.messages.append(f"{job.path}: fixes not written: {written}")
+        result.findings = lint_notebook_bytes(job.path, data, options)
     return result
 
 
@@ -277,7 +309,7 @@ def run(
     pending: list[Job] = []
     for path in paths:
         job = Job(path, mode, unsafe, path in special, roots)
-        if cache is not None and mode == "check":
+        if cache is not None and mode == "check" and not is_notebook(path):
             data, problem = _read(job)
             if data is None:
                 result.findings += [problem] if problem and problem.code in options.codes else []
@@ -316,6 +348,8 @@ def run(
         result.findings += outcome.findings
         result.fixed += outcome.fixed
         result.messages += outcome.messages
+        if outcome.fixed_codes:
+            result.fixed_by_file[outcome.path] = outcome.fixed_codes
         if outcome.diff:
             result.diffs.append(outcome.diff)
         if cache is not None and outcome.digest is not None and mode == "check":

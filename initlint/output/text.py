@@ -30,15 +30,23 @@ def _paint(text: str, style: str, color: bool) -> str:
     return f"{_STYLES[style]}{text}{_RESET}" if color else text
 
 
+def cell_prefix(cell: object) -> str:
+    """``cell N:`` before the line of a position in a notebook (ruff's form), else nothing."""
+    return f"cell {cell}:" if isinstance(cell, int) else ""
+
+
 def render_findings(summary: Summary, color: bool) -> str:
     lines = []
     for f in summary.findings:
         marker = " [*]" if f.fix and (f.fix.applicability == "safe" or summary.unsafe_fixes) else ""
-        location = _paint(f"{escape_text(f.path)}:{f.line}:{f.column}:", "bold", color)
+        cell = cell_prefix(f.extra.get("cell"))
+        location = _paint(f"{escape_text(f.path)}:{cell}{f.line}:{f.column}:", "bold", color)
         lines.append(f"{location} {_paint(f.code, f.severity, color)}{marker} {escape_text(f.message)}")
-        for related in f.related:
+        related_cells = f.extra.get("related_cells") or [None] * len(f.related)
+        for related, related_cell in zip(f.related, related_cells, strict=False):
             where = escape_text(related.path or f.path)
-            text = f"    {where}:{related.line}:{related.column}: {escape_text(related.message)}"
+            own_cell = cell_prefix(related_cell) if related.path in (None, f.path) else ""
+            text = f"    {where}:{own_cell}{related.line}:{related.column}: {escape_text(related.message)}"
             lines.append(_paint(text, "dim", color))
     return "\n".join(lines)
 
