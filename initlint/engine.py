@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import gc
-import os
 import re
 import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from initlint._lazy import cst  # imported on first use: many runs never parse
 from initlint.finding import Edit, Finding, Fix, Related
@@ -18,9 +16,6 @@ from initlint.noqa import filter_suppressed
 from initlint.rules import BY_CODE, ENGINE_CODES
 from initlint.rules.base import Report, Rule
 from initlint.source import SourceFile
-
-if TYPE_CHECKING:
-    from initlint.project.index import ProjectSpec
 
 MAX_FIX_PASSES = 10
 _TORCH = re.compile(r"\btorch\b")
@@ -34,8 +29,6 @@ class LintOptions:
     init_aliases: tuple[tuple[str, str], ...] = ()
     prefilter: bool = True
     verbose: bool = False
-    # The project the file belongs to: rules then follow imports into its other files.
-    project: ProjectSpec | None = None
 
     @property
     def rules(self) -> list[type[Rule]]:
@@ -150,7 +143,7 @@ def _recursion_limit(limit: int) -> Iterator[None]:
         sys.setrecursionlimit(previous)
 
 
-def lint_source(source: SourceFile, options: LintOptions, deps: dict[str, str] | None = None) -> list[Finding]:
+def lint_source(source: SourceFile, options: LintOptions) -> list[Finding]:
     # A parsed file is hundreds of thousands of live objects that are freed by reference
     # counting, not by the cycle collector; collections during the parse walk them all again
     # and again (40% of the time on a 100k-line module). Collect nothing while a file is
@@ -158,13 +151,13 @@ def lint_source(source: SourceFile, options: LintOptions, deps: dict[str, str] |
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _lint_source(source, options, deps)
+        return _lint_source(source, options)
     finally:
         if collecting:
             gc.enable()
 
 
-def _lint_source(source: SourceFile, options: LintOptions, deps: dict[str, str] | None = None) -> list[Finding]:
+def _lint_source(source: SourceFile, options: LintOptions) -> list[Finding]:
     rules = candidate_rules(source.text, options)
 
     python_error = _python_syntax_error(source.text)
@@ -186,35 +179,14 @@ def _lint_source(source: SourceFile, options: LintOptions, deps: dict[str, str] 
     except (cst.ParserSyntaxError, RecursionError) as exc:
         return _enabled([_syntax_finding(source, exc, python_error)], options)
     with _recursion_limit(max(sys.getrecursionlimit(), ANALYSIS_RECURSION_LIMIT)):
-        return _analyse(source, module, rules, options, deps)
+        return _analyse(source, module, rules, options)
 
 
-def _analyse(
-    source: SourceFile, module: object, rules: list[type[Rule]], options: LintOptions, deps: dict[str, str] | None
-) -> list[Finding]:
-    from initlint.semantic import SemanticModel
-
-    index = None
-    if options.project is not None:
-        from initlint.project.index import open_index
-
-        index = open_index(options.project)
-        index.read = {}
-    try:
-        return _run_rules(source, module, rules, options, index)
-    finally:
-        if index is not None and deps is not None:
-            own = os.path.abspath(source.path)
-            deps.update((path, digest) for path, digest in index.read.items() if path != own)
-
-
-def _run_rules(
-    source: SourceFile, module: object, rules: list[type[Rule]], options: LintOptions, index: object
-) -> list[Finding]:
+def _analyse(source: SourceFile, module: object, rules: list[type[Rule]], options: LintOptions) -> list[Finding]:
     from initlint.semantic import SemanticModel
 
     try:
-        model = SemanticModel(source, module, dict(options.init_aliases), project=index)  # type: ignore[arg-type]
+        model = SemanticModel(source, module, dict(options.init_aliases))
     except RecursionError:
         return _enabled([engine_finding("IL900", "SyntaxError: too deeply nested to analyse", source.path)], options)
     findings: list[Finding] = []
