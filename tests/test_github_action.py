@@ -77,7 +77,14 @@ def test_action_yml_references_exist(action: dict) -> None:  # type: ignore[type
     assert "$ACTION_PATH/scripts/github_action.py" in text and SCRIPT.is_file()
 
 
-def _run(project: Path, tmp_path: Path, **inputs: str) -> tuple[subprocess.CompletedProcess[str], dict[str, str], str]:
+def _run(
+    project: Path,
+    tmp_path: Path,
+    step: dict | None = None,
+    **inputs: str,  # type: ignore[type-arg]
+) -> tuple[subprocess.CompletedProcess[str], dict[str, str], str]:
+    """Run the script's `run` as the check step does: directly, or (``step``) the step's own bash
+    from action.yml with its env, the ${{ }} expressions given the values a runner would."""
     output, summary = tmp_path / "github_output", tmp_path / "step_summary"
     output.write_text("")
     summary.write_text("")
@@ -95,9 +102,18 @@ def _run(project: Path, tmp_path: Path, **inputs: str) -> tuple[subprocess.Compl
             **{f"INPUT_{k.upper()}": v for k, v in inputs.items()},
         }
     )
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "run"], cwd=project, env=env, capture_output=True, text=True, timeout=120
-    )
+    command = [sys.executable, str(SCRIPT), "run"]
+    if step is not None:
+        venv_bin = tmp_path / "runner" / "initlint-venv" / "bin"
+        venv_bin.mkdir(parents=True)
+        (venv_bin / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')  # the venv the install made
+        (venv_bin / "python").chmod(0o755)
+        values = {"runner.temp": str(tmp_path / "runner"), "github.action_path": str(ROOT)}
+        values.update({f"inputs.{k.replace('_', '-')}": v for k, v in inputs.items()})
+        for variable, template in step["env"].items():
+            env[variable] = EXPRESSION.sub(lambda m: values.get(m.group(1).strip(), ""), template)
+        command = ["bash", "-e", "-c", step["run"]]
+    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=120)
     outputs = dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
     return result, outputs, summary.read_text()
 
@@ -152,8 +168,9 @@ def test_fail_on_levels(fail_on: str, failing: int) -> None:
     assert _module().failing_count(severities, fail_on) == failing
 
 
-def test_clean_project_passes_and_upload_writes_default_sarif(project: Path, tmp_path: Path) -> None:
-    result, outputs, summary = _run(project, tmp_path, paths="src/clean.py", upload_sarif="true")
+def test_check_step_of_action_yml_on_a_clean_project(action: dict, project: Path, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    (step,) = [s for s in action["runs"]["steps"] if s.get("id") == "check"]
+    result, outputs, summary = _run(project, tmp_path, step, paths="src/clean.py", upload_sarif="true")
     assert result.returncode == 0, result.stdout + result.stderr
     assert not any(line.startswith("::") for line in result.stdout.splitlines())
     assert outputs["findings"] == "0" and outputs["sarif-file"] == "initlint.sarif"
