@@ -260,7 +260,21 @@ def test_session_unsafe_fix_related_config_and_excludes(client: Client, tmp_path
     (broken / "pyproject.toml").write_text('[tool.initlint]\nselect = ["IL999999"]\n')
     doc = _open(client, broken / "m.py", BUGGY)
     (error,) = client.diagnostics(doc, 1)
-    assert error["severity"] == 1 and "configuration error" in error["message"]
+    assert error["severity"] == 1 and error["message"].startswith("initlint: configuration error: ")
+
+    # Text no file could hold (a lone surrogate is valid JSON) is IL901, and the server goes on.
+    odd = _open(client, tmp_path / "odd.py", "s = '\ud800'\n" + BUGGY)
+    (unreadable,) = client.diagnostics(odd, 1)
+    assert unreadable["code"] == "IL901"
+    # A code action for a document the client never opened: nothing, not an error.
+    never = (tmp_path / "never.py").resolve().as_uri()
+    whole = {"start": {"line": 0, "character": 0}, "end": {"line": 9, "character": 0}}
+    assert (
+        client.request(
+            "textDocument/codeAction", {"textDocument": {"uri": never}, "range": whole, "context": {"diagnostics": []}}
+        )
+        == []
+    )
 
     # Closing a document clears its diagnostics.
     client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
@@ -341,3 +355,20 @@ def test_lint_document_reads_the_nearest_config(tmp_path: Path) -> None:
     assert [f.code for f in lint_document(BUGGY, inner / "a.py", tmp_path).findings] == ["IL101"]
     # An unsaved document (no path) is linted under the workspace's configuration.
     assert lint_document(BUGGY, None, tmp_path).findings == []
+
+
+def test_lint_document_lone_surrogate_is_il901(tmp_path: Path) -> None:
+    result = lint_document("s = '\ud800'\n" + BUGGY, tmp_path / "a.py", tmp_path)
+    assert [f.code for f in result.findings] == ["IL901"]
+    assert "surrogates not allowed at character 5" in result.findings[0].message
+
+
+def test_a_failure_of_initlint_is_a_diagnostic(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from initlint.lsp import server
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(server, "lint_document", broken)
+    result = server._lint_safely(BUGGY, tmp_path / "a.py", tmp_path)
+    assert result.error == "internal error: RuntimeError: boom" and result.findings == []

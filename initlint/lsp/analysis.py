@@ -52,7 +52,7 @@ def lint_document(text: str, path: Path | None, fallback_root: Path) -> Document
         settings = load_settings(None, folder if folder.is_dir() else fallback_root)
         codes = settings.enabled_codes()
     except ConfigError as exc:
-        return DocumentResult(error=str(exc))
+        return DocumentResult(error=f"configuration error: {exc}")
     except OSError as exc:  # a folder we may not search
         return DocumentResult(error=f"cannot read the configuration: {exc}")
     relative = _relative(path, settings.root) if path is not None else None
@@ -62,7 +62,15 @@ def lint_document(text: str, path: Path | None, fallback_root: Path) -> Document
         codes = codes - settings.ignored_codes(relative)
     aliases = tuple(sorted(settings.init_aliases.items()))
     options = LintOptions(codes, aliases)
-    findings = lint_source(SourceFile(str(path) if path else "untitled", text, "utf-8"), options)
+    name = str(path) if path else "untitled"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate (valid JSON, not text): no file could hold it
+        from initlint.engine import engine_finding
+
+        finding = engine_finding("IL901", f"unreadable file: {exc.reason} at character {exc.start}", name)
+        return DocumentResult([finding] if "IL901" in codes else [], codes, aliases, settings.unsafe_fixes)
+    findings = lint_source(SourceFile(name, text, "utf-8"), options)
     return DocumentResult(findings, codes, aliases, settings.unsafe_fixes)
 
 

@@ -54,12 +54,15 @@ class InitlintServer(LanguageServer):
         return str(getattr(value, "value", value) or "utf-16")
 
     def current(self, uri: str) -> tuple[int | None, str, DocumentResult]:
-        """The result for the document as it is now, linting it if it changed since."""
+        """The result for the document as it is now, linting it if it changed since (nothing for
+        a document the client never opened: its text is not ours to read)."""
+        if uri not in self.workspace.text_documents:
+            return None, "", DocumentResult()
         document = self.workspace.get_text_document(uri)
         cached = self.results.get(uri)
         if cached is not None and cached[0] == document.version and cached[1] == document.source:
             return cached
-        result = lint_document(document.source, self.path_of(uri), self.fallback_root())
+        result = _lint_safely(document.source, self.path_of(uri), self.fallback_root())
         entry = (document.version, document.source, result)
         self.results[uri] = entry
         return entry
@@ -79,7 +82,7 @@ class InitlintServer(LanguageServer):
         version, text = document.version, document.source
         path, root = self.path_of(uri), self.fallback_root()
         loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(self.executor, lint_document, text, path, root)
+        result = await loop.run_in_executor(self.executor, _lint_safely, text, path, root)
         if uri not in self.workspace.text_documents:
             return
         now = self.workspace.get_text_document(uri)
@@ -108,7 +111,7 @@ class InitlintServer(LanguageServer):
     def diagnostics(self, uri: str, text: str, result: DocumentResult) -> list[types.Diagnostic]:
         lines = Lines(text, self.encoding())
         if result.error is not None:
-            message = f"initlint: configuration error: {result.error}"
+            message = f"initlint: {result.error}"
             origin = types.Range(types.Position(0, 0), types.Position(0, 0))
             return [types.Diagnostic(origin, message, severity=types.DiagnosticSeverity.Error, source="initlint")]
         return [self.diagnostic(uri, lines, finding) for finding in result.findings]
@@ -207,6 +210,14 @@ class InitlintServer(LanguageServer):
         if not docs:
             return None
         return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, "\n\n---\n\n".join(docs)))
+
+
+def _lint_safely(text: str, path: Path | None, root: Path) -> DocumentResult:
+    """lint_document, with a failure of initlint itself said as one diagnostic, not a dead server."""
+    try:
+        return lint_document(text, path, root)
+    except Exception as exc:
+        return DocumentResult(error=f"internal error: {type(exc).__name__}: {exc}")
 
 
 def _doc_link(code: str) -> types.CodeDescription | None:
