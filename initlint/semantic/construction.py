@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from initlint._lazy import cst
 from initlint.semantic.catalog import LAYERS
+from initlint.semantic.core import is_none, self_attribute
 from initlint.semantic.inits import Dispatch, classname_variable
 from initlint.semantic.inits import _apply_condition as apply_condition
 from initlint.semantic.instances import ClassInstances, Registered, instance_kind, instance_type
@@ -355,7 +356,7 @@ def _iterated_scope(iterable: cst.BaseExpression) -> cst.BaseExpression | None:
 
 
 def _is_scope(node: cst.BaseExpression) -> bool:
-    return (isinstance(node, cst.Name) and node.value == "self") or _self_attribute(node) is not None
+    return (isinstance(node, cst.Name) and node.value == "self") or self_attribute(node) is not None
 
 
 def _isinstance_only(model: SemanticModel, test: cst.BaseExpression, name: str) -> bool:
@@ -376,7 +377,7 @@ def _iterated(model: SemanticModel, instances: ClassInstances, iterable: cst.Bas
         and iterable.func.attr.value in _MODULE_ITERATORS
     ):
         return _scope(instances, iterable.func.value)
-    attribute = _self_attribute(iterable)
+    attribute = self_attribute(iterable)
     if attribute is not None:
         holders = instances.attribute(attribute)
         if len(holders) == 1:
@@ -389,7 +390,7 @@ def _scope(instances: ClassInstances, receiver: cst.BaseExpression) -> list[Regi
     """What ``receiver.apply`` / ``receiver.modules()`` visits: ``self`` or ``self.X``."""
     if isinstance(receiver, cst.Name) and receiver.value == "self":
         return instances.registered()
-    attribute = _self_attribute(receiver)
+    attribute = self_attribute(receiver)
     if attribute is not None:
         return [r for r in instances.registered() if r.attribute == attribute]
     return []
@@ -485,7 +486,7 @@ def _has_weight_test(model: SemanticModel, test: cst.BaseExpression, name: str) 
     if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
         comparison = test.comparisons[0]
         left = test.left
-        if not (isinstance(comparison.operator, cst.IsNot) and _is_none(comparison.comparator)):
+        if not (isinstance(comparison.operator, cst.IsNot) and is_none(comparison.comparator)):
             return False
         if isinstance(left, cst.Attribute) and left.attr.value == "weight":
             return isinstance(left.value, cst.Name) and left.value.value == name
@@ -496,10 +497,6 @@ def _has_weight_test(model: SemanticModel, test: cst.BaseExpression, name: str) 
                 and isinstance(second, cst.SimpleString) and string_value(second) == "weight"
             )  # fmt: skip
     return False
-
-
-def _is_none(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Name) and node.value == "None"
 
 
 def _mentions(model: SemanticModel, test: cst.BaseExpression, name: str) -> bool:
@@ -517,9 +514,3 @@ def _binds_name(target: cst.BaseExpression, name: str) -> bool:
     if isinstance(target, (cst.Tuple, cst.List)):
         return any(_binds_name(e.value, name) for e in target.elements)
     return False
-
-
-def _self_attribute(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
-        return node.attr.value
-    return None

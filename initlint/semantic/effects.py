@@ -5,12 +5,15 @@ receives the module (IL411), expressions that are provably a module's parameter 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 from initlint._lazy import cst
-from initlint.semantic.model import SemanticModel
 from initlint.semantic.structure import referenced_function
 from initlint.semantic.tensors import PARAMETER_CLASSES
+
+if TYPE_CHECKING:
+    from initlint.semantic.model import SemanticModel
 
 MODULE_ITERATORS = frozenset({"modules", "children", "named_modules", "named_children"})
 PARAMETER_ITERATORS = frozenset({"parameters", "named_parameters"})

@@ -9,20 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from initlint._lazy import cst
+from initlint.semantic.core import dotted
+
+__all__ = ["AMBIGUOUS", "ImportTable", "dotted"]  # dotted lives in core; rules import it from here
 
 AMBIGUOUS = object()
-
-
-def dotted(node: cst.BaseExpression) -> str | None:
-    """``a.b.c`` for a Name/Attribute chain, else None."""
-    parts: list[str] = []
-    while isinstance(node, cst.Attribute):
-        parts.append(node.attr.value)
-        node = node.value
-    if not isinstance(node, cst.Name):
-        return None
-    parts.append(node.value)
-    return ".".join(reversed(parts))
 
 
 @dataclass

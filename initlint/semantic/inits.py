@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from initlint._lazy import cst
 from initlint.semantic.catalog import LAYERS
+from initlint.semantic.core import has_parameter, is_none
 from initlint.semantic.drawn import drawn
 from initlint.semantic.modules import Layer, ModuleClass, indexed_items, subscript_index
 from initlint.semantic.receivers import named_member, receivers, subtree
@@ -259,7 +260,7 @@ class _InitFinder:
         # A parameter of a function given to .apply(), or of an _init_weights-style method.
         lambda_node = model.enclosing(site.call, cst.Lambda)
         holder: cst.CSTNode | None = lambda_node if lambda_node is not None else function
-        if holder is None or not _has_parameter(holder, name.value):
+        if holder is None or not has_parameter(holder, name.value):
             # A name bound to a layer the class keeps: `fc = nn.Linear(...); init(fc.weight)`.
             values = found.values(name, site.call)
             site.layers = [v for v in values if isinstance(v, Layer) and v.category != "container"]
@@ -306,13 +307,6 @@ def _binds(target: cst.BaseExpression, name: str) -> bool:
     if isinstance(target, (cst.Tuple, cst.List)):
         return any(_binds(e.value, name) for e in target.elements)
     return False
-
-
-def _has_parameter(holder: cst.CSTNode, name: str) -> bool:
-    params = holder.params if isinstance(holder, (cst.FunctionDef, cst.Lambda)) else None
-    if params is None:
-        return False
-    return any(p.name.value == name for p in (*params.params, *params.posonly_params, *params.kwonly_params))
 
 
 def _listed_layers(finder: _InitFinder, iterable: cst.BaseExpression, owner: ModuleClass | None) -> list[Layer] | None:
@@ -430,7 +424,7 @@ def _apply_condition(model: SemanticModel, condition: cst.BaseExpression, variab
         right = comparison.comparator
         operator = comparison.operator
         # m.bias is not None
-        if isinstance(operator, cst.IsNot) and _is_none(right) and _is_bias_of(left, variable, model):
+        if isinstance(operator, cst.IsNot) and is_none(right) and _is_bias_of(left, variable, model):
             dispatch.bias_guarded = True
             return
         # type(m) == T / m.__class__ is T
@@ -457,10 +451,6 @@ def evaluate_string(node: cst.BaseExpression) -> str | None:
         value = string_value(node)
         return value if isinstance(value, str) else None
     return None
-
-
-def _is_none(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Name) and node.value == "None"
 
 
 def _is_bias_of(node: cst.BaseExpression, variable: str, model: SemanticModel) -> bool:

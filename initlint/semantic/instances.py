@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from initlint._lazy import cst
 from initlint.semantic.catalog import LAYERS, LayerKind
+from initlint.semantic.core import self_attribute
 from initlint.semantic.structure import module_function, nodes_in
 
 if TYPE_CHECKING:
@@ -50,17 +51,17 @@ class ClassInstances:
             return
         for assign in nodes_in(self.model, init, cst.Assign):
             for target in assign.targets:  # type: ignore[attr-defined]
-                name = _self_attribute(target.target)
+                name = self_attribute(target.target)
                 if name is not None:
                     self.bindings.setdefault(name, []).append((assign.value, assign))  # type: ignore[attr-defined]
         for aug in nodes_in(self.model, init, cst.AugAssign):
-            name = _self_attribute(aug.target)  # type: ignore[attr-defined]
+            name = self_attribute(aug.target)  # type: ignore[attr-defined]
             if name is not None and isinstance(aug.operator, cst.AddAssign):  # type: ignore[attr-defined]
                 self.appends.setdefault(name, []).append((aug.value, True, aug))  # type: ignore[attr-defined]
         for call in nodes_in(self.model, init, cst.Call):
             func = call.func  # type: ignore[attr-defined]
             if isinstance(func, cst.Attribute) and func.attr.value in _APPENDS and call.args:  # type: ignore[attr-defined]
-                name = _self_attribute(func.value)
+                name = self_attribute(func.value)
                 if name is not None:
                     value = call.args[-1].value  # type: ignore[attr-defined]
                     self.appends.setdefault(name, []).append((value, func.attr.value == "extend", call))
@@ -93,7 +94,7 @@ class ClassInstances:
                     if len(returns) == 1:
                         return self.of(returns[0].value, factory, depth + 1)  # type: ignore[attr-defined]
             return []
-        name = _self_attribute(node)
+        name = self_attribute(node)
         if name is not None:
             return self.attribute(name, depth + 1)
         if isinstance(node, cst.Name) and function is not None:
@@ -186,7 +187,7 @@ class ClassInstances:
 
     def _rewraps(self, value: cst.BaseExpression, name: str) -> bool:
         wrapped = self.model.reparametrizations.get(value) if isinstance(value, cst.Call) else None
-        return wrapped is not None and wrapped.module is not None and _self_attribute(wrapped.module) == name
+        return wrapped is not None and wrapped.module is not None and self_attribute(wrapped.module) == name
 
 
 class InstanceIndex:
@@ -268,12 +269,6 @@ def local_list_contents(
         ):
             out.append((call.args[-1].value, func.attr.value == "extend"))  # type: ignore[attr-defined]
     return out
-
-
-def _self_attribute(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
-        return node.attr.value
-    return None
 
 
 def _binds_inside(target: cst.BaseExpression, name: str) -> bool:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from initlint.semantic.instances import InstanceIndex
     from initlint.semantic.modules import ModuleClass
     from initlint.semantic.reparam import Reparametrization
+from initlint.semantic.core import is_string, target_names
 from initlint.semantic.imports import ImportTable, dotted
 from initlint.semantic.positions import Positions
 from initlint.semantic.walk import index_tree
@@ -36,16 +37,6 @@ N = TypeVar("N", bound="cst.CSTNode")
 
 INIT_MODULE = "torch.nn.init"
 _INIT_WORD = re.compile(r"\binit\b")
-
-
-def _target_names(target: cst.BaseExpression) -> Iterator[str]:
-    if isinstance(target, cst.Name):
-        yield target.value
-    elif isinstance(target, (cst.Tuple, cst.List)):
-        for element in target.elements:
-            yield from _target_names(element.value)
-    elif isinstance(target, cst.StarredElement):
-        yield from _target_names(target.value)
 
 
 def _comments(code: str) -> list[str] | None:
@@ -58,11 +49,6 @@ def _comments(code: str) -> list[str] | None:
     except (tokenize.TokenError, SyntaxError):
         return None
     return [token.string for token in tokens if token.type == tokenize.COMMENT]
-
-
-def _is_string(node: cst.BaseExpression) -> bool:
-    """A string literal: plain, f-string, or implicitly joined parts (``"a" "b"``)."""
-    return isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString))
 
 
 class SemanticModel:
@@ -121,20 +107,20 @@ class SemanticModel:
         rebound = table.rebound
         for assign in self.nodes(cst.Assign):
             for target in assign.targets:
-                rebound.update(_target_names(target.target))
+                rebound.update(target_names(target.target))
         for node in (*self.nodes(cst.AnnAssign), *self.nodes(cst.AugAssign), *self.nodes(cst.NamedExpr)):
-            rebound.update(_target_names(node.target))
+            rebound.update(target_names(node.target))
         for node in (*self.nodes(cst.For), *self.nodes(cst.CompFor)):
-            rebound.update(_target_names(node.target))
+            rebound.update(target_names(node.target))
         for item in self.nodes(cst.WithItem):
             if item.asname is not None:
-                rebound.update(_target_names(item.asname.name))
+                rebound.update(target_names(item.asname.name))
         for handler in (*self.nodes(cst.ExceptHandler), *self.nodes(cst.ExceptStarHandler)):
             if handler.name is not None:
-                rebound.update(_target_names(handler.name.name))
+                rebound.update(target_names(handler.name.name))
         # `del torch` unbinds the name: a use after it (or an import a fix adds) is not the import.
         for deletion in self.nodes(cst.Del):
-            rebound.update(_target_names(deletion.target))
+            rebound.update(target_names(deletion.target))
         # Capture patterns of `match` bind names too (`case torch:`, `case [*torch]`, `case {**torch}`).
         for capture in (*self.nodes(cst.MatchAs), *self.nodes(cst.MatchStar)):
             if capture.name is not None:
@@ -207,7 +193,7 @@ class SemanticModel:
         for node in (*self.nodes(cst.Assign), *self.nodes(cst.AnnAssign), *self.nodes(cst.AugAssign)):
             targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
             for target in targets:
-                for name in _target_names(target):
+                for name in target_names(target):
                     counts[name] = counts.get(name, 0) + 1
         constants: dict[str, object] = {}
         for statement in self.module.body:
@@ -339,7 +325,7 @@ class SemanticModel:
                 if isinstance(first, (cst.Import, cst.ImportFrom)):
                     anchor_line = self.range_of(stmt).end.line
                     continue
-                if index == 0 and isinstance(first, cst.Expr) and _is_string(first.value):
+                if index == 0 and isinstance(first, cst.Expr) and is_string(first.value):
                     anchor_line = self.range_of(stmt).end.line  # the docstring, however it is written
                     continue
             break

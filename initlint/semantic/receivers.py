@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 from initlint._lazy import cst
+from initlint.semantic.core import has_parameter
 from initlint.semantic.instances import local_bindings
 from initlint.semantic.modules import Layer, ModuleClass, indexed_items, subscript_index
 
@@ -85,7 +86,7 @@ class Receivers:
         if model.imports.resolve_name(node.value) is not None:
             return []
         function = _scope_function(model, context)
-        if function is not None and _has_parameter(function, node.value):
+        if function is not None and has_parameter(function, node.value):
             return self.parameter_values(function, node.value, depth + 1)
         scope: cst.CSTNode = function if function is not None else model.module
         values = local_bindings(model, scope, node.value)
@@ -343,13 +344,6 @@ def _enclosing_functions(model: SemanticModel, function: cst.CSTNode) -> Iterato
 def _binds_locally(model: SemanticModel, function: cst.CSTNode, name: str) -> bool:
     values = local_bindings(model, function, name)
     return values is None or bool(values)
-
-
-def _has_parameter(holder: cst.CSTNode, name: str) -> bool:
-    params = holder.params if isinstance(holder, (cst.FunctionDef, cst.Lambda)) else None
-    if params is None:
-        return False
-    return any(p.name.value == name for p in (*params.params, *params.posonly_params, *params.kwonly_params))
 
 
 def _unique(values: list[ModuleValue]) -> list[ModuleValue]:

@@ -11,11 +11,15 @@ tensor made in this file (``nn.Parameter(torch.empty(a, b))``, ``torch.FloatTens
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from initlint._lazy import cst
-from initlint.semantic.model import SemanticModel
 from initlint.semantic.tensor_shapes import self_parameter_value
 from initlint.semantic.tensors import PARAMETER_CLASSES, _bindings, _declared, scope_of, single_assignment
 from initlint.semantic.values import UNKNOWN, evaluate
+
+if TYPE_CHECKING:
+    from initlint.semantic.model import SemanticModel
 
 SQRT_FUNCTIONS = frozenset({"math.sqrt", "numpy.sqrt"})
 _NUMBER_CASTS = frozenset({"float", "int"})

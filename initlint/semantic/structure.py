@@ -5,10 +5,13 @@ submodules of a class are all known, and whether a layer's bias can be absent.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from initlint._lazy import cst
-from initlint.semantic.model import SemanticModel
 from initlint.semantic.modules import Layer, ModuleClass
+
+if TYPE_CHECKING:
+    from initlint.semantic.model import SemanticModel
 
 # Layer types whose bias is an optional constructor argument (bias=False leaves `.bias` None).
 OPTIONAL_BIAS = frozenset(

@@ -8,11 +8,14 @@ given as one name that may hold a tuple (``torch.zeros(shape)``), ``*sizes``, ``
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from initlint._lazy import cst
-from initlint.semantic.model import SemanticModel
 from initlint.semantic.tensors import PARAMETER_CLASSES, single_assignment
 from initlint.semantic.values import evaluate
+
+if TYPE_CHECKING:
+    from initlint.semantic.model import SemanticModel
 
 # torch.<name>(*size, ...) / torch.<name>(size_tuple, ...)
 _SIZED = frozenset({"empty", "zeros", "ones", "rand", "randn"})

@@ -7,10 +7,13 @@ attribute of an unknown object) is False.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 from initlint._lazy import cst
-from initlint.semantic.model import SemanticModel
+
+if TYPE_CHECKING:
+    from initlint.semantic.model import SemanticModel
 
 # torch.<name>(...) always returns a tensor.
 TENSOR_FUNCTIONS = frozenset(
