@@ -262,6 +262,11 @@ def test_session_unsafe_fix_related_config_and_excludes(client: Client, tmp_path
     (error,) = client.diagnostics(doc, 1)
     assert error["severity"] == 1 and error["message"].startswith("initlint: configuration error: ")
 
+    # Positions are UTF-16 code units (the default encoding): an emoji before the finding counts 2.
+    emoji = _open(client, tmp_path / "emoji.py", BUGGY.replace("nn.init.normal", "s = '\U0001f60b'; nn.init.normal"))
+    (shifted,) = client.diagnostics(emoji, 1)
+    assert shifted["range"]["start"] == {"line": 3, "character": 18}  # code point 17
+
     # Text no file could hold (a lone surrogate is valid JSON) is IL901, and the server goes on.
     odd = _open(client, tmp_path / "odd.py", "s = '\ud800'\n" + BUGGY)
     (unreadable,) = client.diagnostics(odd, 1)
