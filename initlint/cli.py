@@ -6,10 +6,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from initlint import __version__
+
+if TYPE_CHECKING:
+    from initlint.config import Settings
 from initlint.output.text import escape_text
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -77,6 +81,11 @@ def main() -> None:
     show_default=True,
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option(
+    "--force-exclude/--no-force-exclude",
+    default=None,
+    help="Apply the excludes to paths named on the command line too (for pre-commit).",
+)
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
 @click.option("--cache-dir", type=_PathArgument(), help="Cache folder (default: .initlint_cache at the project root).")
@@ -101,7 +110,7 @@ def check(
     paths: tuple[Path, ...], select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...],
     fix: bool, unsafe_fixes: bool | None, diff: bool, output_format: str, exit_zero: bool, statistics: bool,
     no_cache: bool, cache_dir: Path | None, jobs: int | None, config_file: Path | None, stdin_filename: str | None,
-    quiet: bool, color: str, verbose: bool, probe: bool = False,
+    quiet: bool, color: str, verbose: bool, probe: bool = False, force_exclude: bool | None = None,
 ) -> None:  # fmt: skip
     """Check PATHS (default: the current folder) for initialization bugs."""
     try:
@@ -123,24 +132,27 @@ def _check(
     paths: tuple[Path, ...], select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...],
     fix: bool, unsafe_fixes: bool | None, diff: bool, output_format: str, exit_zero: bool, statistics: bool,
     no_cache: bool, cache_dir: Path | None, jobs: int | None, config_file: Path | None, stdin_filename: str | None,
-    quiet: bool, color: str, verbose: bool, probe: bool = False,
+    quiet: bool, color: str, verbose: bool, probe: bool = False, force_exclude: bool | None = None,
 ) -> int:  # fmt: skip
-    from initlint.config import ConfigError, load_settings
+    from initlint.config import ConfigError, Overrides, SettingsResolver
 
     cwd = Path.cwd().resolve()
     targets = list(paths) or [Path(".")]
     start = (
         Path(stdin_filename).parent if stdin_filename else (targets[0] if _is_dir(targets[0]) else targets[0].parent)
     )
+    for option, values in (("--select", select), ("--extend-select", extend_select), ("--ignore", ignore)):
+        if values and not _split(values):  # as in ruff, `--select ''` is an error, not "no rules"
+            click.echo(f"initlint: error: invalid value {values[-1]!r} for {option}: no rule code", err=True)
+            return EXIT_ERROR
     try:
+        overrides = Overrides(
+            _split(select) if select else None, _split(ignore), _split(extend_select), unsafe_fixes, force_exclude
+        )
+        # Each file gets the nearest [tool.initlint] above it (ruff's hierarchy); --config, all of them.
+        resolver = SettingsResolver(config_file, cwd, overrides)
         # A folder we may not search (its file is reported IL901) cannot hold our config.
-        settings = load_settings(config_file, start if _is_dir(start) and os.access(start, os.X_OK) else cwd)
-        if select:
-            settings.select = _split(select)
-        settings.ignore = [*settings.ignore, *_split(ignore)]
-        settings.extend_select = [*settings.extend_select, *_split(extend_select)]
-        if unsafe_fixes is not None:
-            settings.unsafe_fixes = unsafe_fixes
+        settings = resolver.for_folder(start if _is_dir(start) and os.access(start, os.X_OK) else cwd)
         codes = settings.enabled_codes()
     except ConfigError as exc:
         _fail(str(exc))
@@ -159,7 +171,7 @@ def _check(
     problems: list[str] = []
     named_special: set[Path] = set()
     try:
-        files = discover(targets, settings, problems, named_special)
+        files = discover(targets, resolver, problems, named_special)
     except ConfigError as exc:
         _fail(str(exc))
     for problem in problems:  # folders that cannot be listed, bad .gitignore lines: skipped, but said
@@ -167,19 +179,12 @@ def _check(
     display = [_display_path(f, cwd) for f in files]
     special = frozenset(d for f, d in zip(files, display, strict=True) if f in named_special)
 
-    from initlint.runner import run
-
-    cache = None
-    if not no_cache and mode == "check":
-        from initlint.cache import Cache, configuration_key
-
-        key = configuration_key([",".join(sorted(codes)), repr(options.init_aliases)])
-        cache = Cache(cache_dir or settings.root / ".initlint_cache", key)
-    result = run(
-        display, options, mode=mode, unsafe=settings.unsafe_fixes, jobs=jobs or os.cpu_count() or 1, cache=cache,
-        special=special, roots=_roots(targets),
-    )  # fmt: skip
-    findings = _apply_per_file_ignores(result.findings, settings, cwd)
+    try:
+        result, findings = _run_per_settings(files, display, special, resolver, mode, no_cache, cache_dir, jobs,
+                                             targets, cwd, verbose)  # fmt: skip
+    except ConfigError as exc:
+        _fail(str(exc))
+        raise AssertionError from exc
     if probe and mode == "check":
         findings = _apply_per_file_ignores(_with_probe(findings, display, codes, settings, verbose), settings, cwd)
 
@@ -195,6 +200,40 @@ def _check(
     if exit_zero or not findings:
         return EXIT_OK
     return EXIT_FINDINGS
+
+
+def _run_per_settings(files, display, special, resolver, mode, no_cache, cache_dir, jobs, targets, cwd, verbose):  # type: ignore[no-untyped-def]
+    """Run the files of each configuration with that configuration's rules, aliases, cache key
+    and per-file ignores (the order of the paths given cannot change a file's findings)."""
+    from initlint.engine import LintOptions
+    from initlint.runner import RunResult, run
+
+    groups: dict[int, tuple[Settings, list[str]]] = {}
+    for file, shown in zip(files, display, strict=True):
+        own = resolver.for_path(file)
+        groups.setdefault(id(own), (own, []))[1].append(shown)
+    total = RunResult(files=len(files))
+    findings: list = []  # type: ignore[type-arg]
+    for own, paths in groups.values():
+        codes = own.enabled_codes()
+        options = LintOptions(codes, tuple(sorted(own.init_aliases.items())), verbose=verbose)
+        cache = None
+        if not no_cache and mode == "check":
+            from initlint.cache import Cache, configuration_key
+
+            key = configuration_key([",".join(sorted(codes)), repr(options.init_aliases)])
+            cache = Cache(cache_dir or own.root / ".initlint_cache", key)
+        result = run(
+            paths, options, mode=mode, unsafe=own.unsafe_fixes, jobs=jobs or os.cpu_count() or 1,
+            cache=cache, special=special, roots=_roots(targets),
+        )  # fmt: skip
+        findings += _apply_per_file_ignores(result.findings, own, cwd)
+        total.fixed += result.fixed
+        total.diffs += result.diffs
+        total.messages += result.messages
+    findings.sort(key=lambda f: f.sort_key)
+    total.diffs.sort()
+    return total, findings
 
 
 def _is_dir(path: Path) -> bool:

@@ -4,6 +4,7 @@ the command line; rule selection by code, prefix, name, tier (``legacy``) or ALL
 from __future__ import annotations
 
 import fnmatch
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -21,6 +22,7 @@ KNOWN_KEYS = frozenset(
         "unsafe-fixes",
         "init-aliases",
         "probe",
+        "force-exclude",
     }
 )
 
@@ -40,6 +42,7 @@ class Settings:
     extend_exclude: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     unsafe_fixes: bool = False
+    force_exclude: bool = False  # excludes apply to paths named on the command line too (ruff's)
     init_aliases: dict[str, str] = field(default_factory=dict)
     probe: dict[str, Any] = field(default_factory=dict)
 
@@ -150,6 +153,11 @@ def load_settings(config_file: Path | None, start: Path) -> Settings:
     path = config_file or find_config(start.resolve())
     if path is None:
         return Settings(root=start.resolve())
+    return read_settings(path, explicit=config_file is not None)
+
+
+def read_settings(path: Path, *, explicit: bool) -> Settings:
+    """The settings of one configuration file; ``explicit``: named with --config."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -158,9 +166,14 @@ def load_settings(config_file: Path | None, start: Path) -> Settings:
         raise ConfigError(f"cannot read {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    table = data.get("tool", {}).get("initlint") if "tool" in data else data
-    if table is None:
-        table = {}
+    tool = data.get("tool")
+    table = tool.get("initlint") if isinstance(tool, dict) else data
+    if explicit and (table is None or (tool is None and not data)):
+        # Named on purpose: a file without our keys (a pyproject.toml without [tool.initlint],
+        # an empty file) is a mistake, not a request for the defaults.
+        raise ConfigError(f"{path}: no initlint configuration (no [tool.initlint] table, no initlint keys)")
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.initlint] must be a table")
     settings = Settings(root=path.resolve().parent, config_path=path)
     apply_table(settings, table, str(path))
     return settings
@@ -191,9 +204,19 @@ def apply_table(settings: Settings, table: dict[str, Any], origin: str) -> None:
         settings.unsafe_fixes = table["unsafe-fixes"]
     if "init-aliases" in table:
         settings.init_aliases = parse_aliases(table["init-aliases"])
+    if "force-exclude" in table:
+        if not isinstance(table["force-exclude"], bool):
+            raise ConfigError("`force-exclude` must be true or false")
+        settings.force_exclude = table["force-exclude"]
     if "probe" in table:
         if not isinstance(table["probe"], dict):
             raise ConfigError("`probe` must be a table")
+        from initlint.probe.thresholds import parse_thresholds  # no torch: plain dataclasses
+
+        try:
+            parse_thresholds(table["probe"])
+        except ConfigError as exc:
+            raise ConfigError(f"{origin}: {exc}") from None
         settings.probe = table["probe"]
     # Validate every code now so that a typo is an error, not a silent no-op.
     settings.enabled_codes()
@@ -220,3 +243,77 @@ def parse_aliases(value: Any) -> dict[str, str]:
                 f"init-aliases: `{qualified}` maps to `{function}`, which is not a torch.nn.init function"
             )
     return pairs
+
+
+@dataclass
+class Overrides:
+    """Command-line options that override every configuration file."""
+
+    select: list[str] | None = None
+    ignore: list[str] = field(default_factory=list)
+    extend_select: list[str] = field(default_factory=list)
+    unsafe_fixes: bool | None = None
+    force_exclude: bool | None = None
+
+    def apply(self, settings: Settings) -> Settings:
+        if self.select is not None:
+            settings.select = list(self.select)
+        settings.ignore = [*settings.ignore, *self.ignore]
+        settings.extend_select = [*settings.extend_select, *self.extend_select]
+        if self.unsafe_fixes is not None:
+            settings.unsafe_fixes = self.unsafe_fixes
+        if self.force_exclude is not None:
+            settings.force_exclude = self.force_exclude
+        settings.enabled_codes()  # a bad selector on the command line is an error now
+        return settings
+
+
+class SettingsResolver:
+    """The settings of each file, as ruff resolves them: the nearest pyproject.toml with a
+    ``[tool.initlint]`` table above the file, or the one ``--config`` names for every file;
+    the command-line overrides on top. One Settings object per configuration file."""
+
+    def __init__(self, config_file: Path | None, default_root: Path, overrides: Overrides | None = None) -> None:
+        self._overrides = overrides or Overrides()
+        self._default_root = default_root.resolve()
+        self._fixed = self._load(config_file, self._default_root) if config_file is not None else None
+        self._by_config: dict[Path | None, Settings] = {}
+        self._by_folder: dict[Path, Settings] = {}
+
+    def _load(self, config_file: Path | None, start: Path, *, explicit: bool = True) -> Settings:
+        if config_file is None:
+            return self._overrides.apply(Settings(root=start))
+        return self._overrides.apply(read_settings(config_file, explicit=explicit))
+
+    def for_folder(self, folder: Path) -> Settings:
+        if self._fixed is not None:
+            return self._fixed
+        try:
+            key = folder.resolve()
+        except (OSError, RuntimeError):  # a link loop
+            key = Path(os.path.abspath(folder))
+        cached = self._by_folder.get(key)
+        if cached is not None:
+            return cached
+        try:
+            config = find_config(key)
+        except PermissionError:  # a folder we may not search cannot hold our config: look above it
+            if key.parent == key:
+                config = None
+            else:
+                self._by_folder[key] = self.for_folder(key.parent)
+                return self._by_folder[key]
+        settings = self._by_config.get(config)
+        if settings is None:
+            settings = self._load(config, self._default_root, explicit=False)
+            self._by_config[config] = settings
+        self._by_folder[key] = settings
+        return settings
+
+    def for_path(self, path: Path) -> Settings:
+        """The settings of a file (its folder's), or of a folder."""
+        try:
+            is_dir = path.is_dir()
+        except (OSError, RuntimeError):  # no permission to look; RuntimeError: a link loop (Python < 3.13)
+            is_dir = False
+        return self.for_folder(path if is_dir else path.parent)

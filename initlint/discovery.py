@@ -10,7 +10,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-from initlint.config import ConfigError, Settings
+from initlint.config import ConfigError, Settings, SettingsResolver
+
+
+class _OneSettings:
+    """Every path under the same settings (callers that resolved them once)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def for_folder(self, folder: Path) -> Settings:
+        return self.settings
+
+    def for_path(self, path: Path) -> Settings:
+        return self.settings
 
 
 class _Matcher(Protocol):
@@ -228,15 +241,25 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def discover(
-    paths: list[Path], settings: Settings, problems: list[str] | None = None, special: set[Path] | None = None
+    paths: list[Path],
+    settings: Settings | SettingsResolver,
+    problems: list[str] | None = None,
+    special: set[Path] | None = None,
 ) -> list[Path]:
     """Files to check, in a stable order. Raises ConfigError for a path that does not exist.
     Folders that cannot be listed and bad .gitignore lines are skipped, each with a message
-    added to ``problems``; pipes and devices named explicitly are added to ``special``."""
+    added to ``problems``; pipes and devices named explicitly are added to ``special``.
+    ``settings``: one for every path, or a resolver giving each folder its own (excludes are
+    read from the settings of the folder being listed). A path named explicitly is checked even
+    when excluded, unless its settings say ``force_exclude``."""
     found: dict[str, Path] = {}
-    root = settings.root.resolve()
+    resolver = _OneSettings(settings) if isinstance(settings, Settings) else settings
     problems = problems if problems is not None else []
     for given in paths:
+        own = resolver.for_path(given)
+        if own.force_exclude and own.excluded(_relative(given, own.root.resolve())):
+            continue  # ruff's --force-exclude: pre-commit names vendored files one by one
+        root = own.root.resolve()
         try:
             mode: int | None = given.stat().st_mode
         except (FileNotFoundError, NotADirectoryError):
@@ -250,7 +273,7 @@ def discover(
             if mode is not None and not stat.S_ISREG(mode) and special is not None:
                 special.add(given)
             continue
-        for file in _walk(given, root, settings, problems):
+        for file in _walk(given, root, resolver, problems):
             found.setdefault(str(file), file)
     return sorted(found.values(), key=lambda p: str(p))
 
@@ -264,7 +287,8 @@ def _regular_or_unknown(path: Path) -> bool:
         return True
 
 
-def _walk(top: Path, root: Path, settings: Settings, problems: list[str]) -> list[Path]:
+def _walk(top: Path, root: Path, resolver: _OneSettings | SettingsResolver, problems: list[str]) -> list[Path]:
+    """``root``: the project root the .gitignore files are read from (down to ``top``)."""
     files: list[Path] = []
     # .gitignore files from the project root down to the walk's start apply too.
     top_relative = _relative(top, root)
@@ -288,10 +312,14 @@ def _walk(top: Path, root: Path, settings: Settings, problems: list[str]) -> lis
         relative_dir = _relative(current, root)
         if current != top:
             active = active + _read_gitignore(current, relative_dir, problems)
+        # Excludes are the folder's own settings' (the nearest config), relative to their root.
+        settings = resolver.for_folder(current)
+        own_dir = relative_dir if settings.root == root else _relative(current, settings.root.resolve())
         kept = []
         for name in sorted(dirnames):
             relative = f"{relative_dir}/{name}" if relative_dir not in ("", ".") else name
-            if settings.excluded(relative) or _gitignored(relative, True, active):
+            own = f"{own_dir}/{name}" if own_dir not in ("", ".") else name
+            if settings.excluded(own) or _gitignored(relative, True, active):
                 continue
             kept.append(name)
             rules_by_dir[os.path.join(dirpath, name)] = active
@@ -300,7 +328,8 @@ def _walk(top: Path, root: Path, settings: Settings, problems: list[str]) -> lis
             if not name.endswith((".py", ".ipynb")):  # notebooks too (off: extend-exclude = ["*.ipynb"])
                 continue
             relative = f"{relative_dir}/{name}" if relative_dir not in ("", ".") else name
-            if settings.excluded(relative) or _gitignored(relative, False, active):
+            own = f"{own_dir}/{name}" if own_dir not in ("", ".") else name
+            if settings.excluded(own) or _gitignored(relative, False, active):
                 continue
             if not _regular_or_unknown(current / name):
                 # Reading a named pipe would wait forever for a writer; a device may never end.

@@ -39,14 +39,14 @@ def test_every_key_is_read(tmp_path: Path) -> None:
         tmp_path,
         'select = ["IL1"]\nignore = ["IL101"]\nextend-select = ["IL900"]\nexclude = ["a"]\n'
         'extend-exclude = ["b"]\nunsafe-fixes = true\ninit-aliases = ["m.init.normal_"]\n'
-        '[tool.initlint.per-file-ignores]\n"t/*" = ["IL1"]\n[tool.initlint.probe]\nseed = 1\n',
+        '[tool.initlint.per-file-ignores]\n"t/*" = ["IL1"]\n[tool.initlint.probe]\nbatch = 8\n',
     )
     s = load_settings(None, tmp_path)
     assert (s.select, s.ignore, s.extend_select) == (["IL1"], ["IL101"], ["IL900"])
     assert (s.exclude, s.extend_exclude, s.unsafe_fixes) == (["a"], ["b"], True)
     assert s.init_aliases == {"m.init.normal_": "normal_"}
     assert s.per_file_ignores == {"t/*": ["IL1"]}
-    assert s.probe == {"seed": 1}
+    assert s.probe == {"batch": 8}
     assert "IL101" not in s.enabled_codes()
     assert "IL101" in s.ignored_codes("t/x.py")
     assert s.ignored_codes("u/x.py") == set()

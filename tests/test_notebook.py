@@ -219,3 +219,31 @@ def test_api_lint_and_fix_a_notebook() -> None:
     assert fixed.applied == 1 and fixed.findings == []
     assert json.loads(fixed.source)["cells"][2]["source"][-1] == "nn.init.xavier_uniform_(layer.weight)"
     assert [f.code for f in initlint.lint("{", "nb.ipynb")] == ["IL901"]
+
+
+def test_notebook_positions_in_every_format(project: Path) -> None:
+    (project / "nb.ipynb").write_text(jupyter_text(notebook(CELLS)), encoding="utf-8")
+
+    def run(fmt: str) -> str:
+        return invoke("check", "--no-cache", "--output-format", fmt, "nb.ipynb").stdout
+
+    # SARIF, as ruff: the line in the code cells joined (cell 2's three lines, then line 4 of
+    # cell 3); the cell and the line within it as properties.
+    (result,) = json.loads(run("sarif"))["runs"][0]["results"]
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 7
+    assert result["properties"] == {"cell": 3, "cellLine": 4, "cellColumn": 9}
+    # GitHub and GitLab place findings on lines of the file, which for a notebook are JSON:
+    # line 1 (ruff's fallback), the cell position in the text.
+    assert run("github").startswith(
+        "::warning file=nb.ipynb,line=1,col=1,endLine=1,endColumn=1,title=IL101::cell 3:4:9: "
+    )
+    (issue,) = json.loads(run("gitlab"))
+    assert issue["location"]["lines"] == {"begin": 1, "end": 1}
+    assert issue["description"].startswith("IL101 cell 3:4:9: ")
+    assert json.loads(run("json-lines"))["cell"] == 3
+    assert "cell 3, line 4, col 9, IL101" in run("junit")
+    assert "  cell 3:4:9 IL101 [*]" in run("grouped")
+    full = run("full")
+    assert full.startswith("nb.ipynb:cell 3:4:9: IL101")
+    assert "4 | nn.init.xavier_uniform(layer.weight)" in full  # the frame is the cell's own lines
+    assert "3 | layer?" in full

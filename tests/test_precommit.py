@@ -98,3 +98,36 @@ def test_hooks_report_and_fix(env: dict[str, str], hook_repo: Path, tmp_path: Pa
     again = pre_commit(env, repo, "try-repo", str(hook_repo), "initlint", "--all-files")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "Passed" in again.stdout
+
+
+def _git(env: dict[str, str], cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def test_hooks_honour_excludes_for_named_files(env: dict[str, str], hook_repo: Path, tmp_path: Path) -> None:
+    """pre-commit names files one by one: `--force-exclude` in the hooks keeps vendored code
+    (extend-exclude) out of both the check and the fix, through the real `pre-commit run`."""
+    repo = tmp_path / "user-repo"
+    (repo / "third_party").mkdir(parents=True)
+    _git(env, repo, "init", "-q", ".")
+    (repo / "pyproject.toml").write_text('[tool.initlint]\nextend-exclude = ["third_party"]\n')
+    (repo / "third_party" / "x.py").write_text(BAD)
+    (repo / "model.py").write_text(BAD)
+    rev = _git(env, hook_repo, "rev-parse", "HEAD").strip()
+    (repo / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {hook_repo.as_posix()}\n    rev: {rev}\n    hooks:\n      - id: initlint\n      - id: initlint-fix\n"
+    )
+    _git(env, repo, "add", ".")
+    _git(env, repo, "commit", "-q", "-m", "init")
+
+    vendored = pre_commit(env, repo, "run", "initlint", "--files", "third_party/x.py")
+    assert vendored.returncode == 0, vendored.stdout + vendored.stderr
+    assert "IL101" not in vendored.stdout
+
+    fix = pre_commit(env, repo, "run", "initlint-fix", "--files", "third_party/x.py", "model.py")
+    assert fix.returncode == 1, fix.stdout + fix.stderr  # model.py was modified
+    assert (repo / "model.py").read_text() == FIXED
+    assert (repo / "third_party" / "x.py").read_text() == BAD  # vendored code is never rewritten
+
+    own = pre_commit(env, repo, "run", "initlint", "--files", "third_party/x.py", "model.py")
+    assert own.returncode == 0, own.stdout + own.stderr

@@ -1,5 +1,6 @@
-"""Report formats: text for people, json for tools, sarif for code scanning, github for
-workflow annotations."""
+"""Report formats: text, full (with code frames) and grouped for people; json and json-lines for
+tools; sarif for code scanning; github for workflow annotations; gitlab (Code Quality) and junit
+for other CI systems."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 
 from initlint.finding import Finding
 
-FORMATS = ("text", "json", "sarif", "github")
+FORMATS = ("text", "full", "grouped", "json", "json-lines", "sarif", "github", "gitlab", "junit")
 
 
 @dataclass

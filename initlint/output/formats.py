@@ -1,4 +1,5 @@
-"""Machine-readable formats: json, SARIF 2.1.0 and GitHub workflow commands."""
+"""Machine-readable formats: json, SARIF 2.1.0 and GitHub workflow commands (more CI formats
+in initlint.output.ci)."""
 
 from __future__ import annotations
 
@@ -90,14 +91,18 @@ def render_sarif(summary: Summary) -> str:
 
 
 def _sarif_result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
+    # A notebook's finding is placed, as ruff does, at its line in the code cells joined (an
+    # .ipynb file's own lines are JSON); its cell and the line in that cell go in properties.
+    offset = finding.extra.get("cell_line_offset", 0) if "cell" in finding.extra else 0
+    region = _region(finding.line + offset, finding.column, finding.end_line + offset, finding.end_column)
     result: dict[str, Any] = {
         "ruleId": finding.code,
         "level": _SARIF_LEVEL[finding.severity],
         "message": {"text": finding.message},
-        "locations": [
-            _location(finding.path, _region(finding.line, finding.column, finding.end_line, finding.end_column))
-        ],
+        "locations": [_location(finding.path, region)],
     }
+    if "cell" in finding.extra:
+        result["properties"] = {"cell": finding.extra["cell"], "cellLine": finding.line, "cellColumn": finding.column}
     if finding.code in index:
         result["ruleIndex"] = index[finding.code]
     if finding.related:
@@ -122,15 +127,19 @@ def _escape_property(text: str) -> str:
 def render_github(summary: Summary) -> str:
     lines = []
     for f in summary.findings:
+        line, column, end_line, end_column, message = f.line, f.column, f.end_line, f.end_column, f.message
+        if "cell" in f.extra:  # an .ipynb file's lines are JSON: line 1 (ruff's fallback), the cell in the text
+            line, column, end_line, end_column = 1, 1, 1, 1
+            message = f"cell {f.extra['cell']}:{f.line}:{f.column}: {message}"
         properties = ",".join(
             [
                 f"file={_escape_property(f.path)}",
-                f"line={f.line}",
-                f"col={f.column}",
-                f"endLine={f.end_line}",
-                f"endColumn={f.end_column}",
+                f"line={line}",
+                f"col={column}",
+                f"endLine={end_line}",
+                f"endColumn={end_column}",
                 f"title={_escape_property(f.code)}",
             ]
         )
-        lines.append(f"::{_GITHUB_LEVEL[f.severity]} {properties}::{_escape_data(f.message)}")
+        lines.append(f"::{_GITHUB_LEVEL[f.severity]} {properties}::{_escape_data(message)}")
     return "\n".join(lines)
