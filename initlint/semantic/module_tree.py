@@ -20,6 +20,7 @@ from weakref import WeakKeyDictionary
 
 from initlint._lazy import cst
 from initlint.semantic.catalog import LAYERS
+from initlint.semantic.core import self_attribute
 from initlint.semantic.instances import instance_type, local_bindings, local_list_contents
 from initlint.semantic.structure import nodes_in
 
@@ -189,7 +190,7 @@ class _Tree:
                             if not self._unpacks_no_module(target, assign.value, method):
                                 return False
                             continue
-                        simple = _self_attribute(target) is not None
+                        simple = self_attribute(target) is not None
                         if method is init and isinstance(assign, cst.Assign) and simple:
                             continue  # read through the bindings
                         if method is init and isinstance(assign, cst.AugAssign) and simple:
@@ -209,7 +210,7 @@ class _Tree:
                     if not _mentions_self(model, receiver):
                         continue
                     # ClassInstances reads `self.X.append/extend/insert` in __init__; nothing else
-                    followed = method is init and _self_attribute(receiver) is not None
+                    followed = method is init and self_attribute(receiver) is not None
                     if not followed or func.attr.value not in ("append", "extend", "insert"):
                         return False
         return True
@@ -231,7 +232,7 @@ class _Tree:
 
     def _rewraps(self, value: cst.BaseExpression, name: str) -> bool:
         wrapped = self.model.reparametrizations.get(value) if isinstance(value, cst.Call) else None
-        return wrapped is not None and wrapped.module is not None and _self_attribute(wrapped.module) == name
+        return wrapped is not None and wrapped.module is not None and self_attribute(wrapped.module) == name
 
     # -- what an expression puts on self ---------------------------------------------------------
     def _value(
@@ -270,7 +271,7 @@ class _Tree:
             if wrapped is not None and wrapped.module is not None:
                 return self._module(wrapped.module, function, depth + 1)
             return None
-        attribute = _self_attribute(node)
+        attribute = self_attribute(node)
         if attribute is not None and self.instances is not None:
             bindings = self.instances.bindings.get(attribute, [])
             if len(bindings) != 1:
@@ -557,12 +558,6 @@ def _harmless_self_argument(model: SemanticModel, call: cst.Call) -> bool:
 
 def _is_self(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value == "self"
-
-
-def _self_attribute(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Attribute) and _is_self(node.value):
-        return node.attr.value
-    return None
 
 
 def _mentions_self(model: SemanticModel, node: cst.CSTNode) -> bool:
