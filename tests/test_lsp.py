@@ -262,6 +262,19 @@ def test_session_unsafe_fix_related_config_and_excludes(client: Client, tmp_path
     (error,) = client.diagnostics(doc, 1)
     assert error["severity"] == 1 and error["message"].startswith("initlint: configuration error: ")
 
+    # Changes in quick succession are linted once, as the last of them (debounced).
+    typed = _open(client, tmp_path / "typed.py", BUGGY)
+    assert [d["code"] for d in client.diagnostics(typed, 1)] == ["IL101"]
+    for version, text in ((2, BUGGY + "\n"), (3, BUGGY + "\n\n"), (4, BUGGY.replace("normal(", "normal_("))):
+        _change(client, typed, version, text)
+    assert client.diagnostics(typed, 4) == []
+    published = [
+        m["params"].get("version")
+        for m in client.backlog
+        if m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == typed
+    ]
+    assert 2 not in published and 3 not in published
+
     # Positions are UTF-16 code units (the default encoding): an emoji before the finding counts 2.
     emoji = _open(client, tmp_path / "emoji.py", BUGGY.replace("nn.init.normal", "s = '\U0001f60b'; nn.init.normal"))
     (shifted,) = client.diagnostics(emoji, 1)
