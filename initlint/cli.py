@@ -14,6 +14,7 @@ from initlint import __version__
 
 if TYPE_CHECKING:
     from initlint.config import Settings
+from initlint.output import FORMATS
 from initlint.output.text import escape_text
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -74,11 +75,15 @@ def main() -> None:
     "--diff", is_flag=True, help="Print a unified diff of the fixes instead of writing them; exit 1 when there is one."
 )
 @click.option(
+    "--output-format",
     "--format",
     "output_format",
-    type=click.Choice(["text", "json", "sarif", "github"]),
+    type=click.Choice(FORMATS),
     default="text",
     show_default=True,
+    envvar="INITLINT_OUTPUT_FORMAT",
+    show_envvar=True,
+    help="Output format (--format is the same option).",
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option(
@@ -87,6 +92,9 @@ def main() -> None:
     help="Apply the excludes to paths named on the command line too (for pre-commit).",
 )
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule.")
+@click.option("--show-fixes", is_flag=True, help="With --fix or --diff: list the fixes per file and rule.")
+@click.option("--show-settings", is_flag=True, help="Print the settings that apply to the first path, then exit.")
+@click.option("--show-files", is_flag=True, help="Print the files that would be checked, then exit.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
 @click.option("--cache-dir", type=_PathArgument(), help="Cache folder (default: .initlint_cache at the project root).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: the number of cores).")
@@ -111,6 +119,7 @@ def check(
     fix: bool, unsafe_fixes: bool | None, diff: bool, output_format: str, exit_zero: bool, statistics: bool,
     no_cache: bool, cache_dir: Path | None, jobs: int | None, config_file: Path | None, stdin_filename: str | None,
     quiet: bool, color: str, verbose: bool, probe: bool = False, force_exclude: bool | None = None,
+    show_fixes: bool = False, show_settings: bool = False, show_files: bool = False,
 ) -> None:  # fmt: skip
     """Check PATHS (default: the current folder) for initialization bugs."""
     try:
@@ -133,6 +142,7 @@ def _check(
     fix: bool, unsafe_fixes: bool | None, diff: bool, output_format: str, exit_zero: bool, statistics: bool,
     no_cache: bool, cache_dir: Path | None, jobs: int | None, config_file: Path | None, stdin_filename: str | None,
     quiet: bool, color: str, verbose: bool, probe: bool = False, force_exclude: bool | None = None,
+    show_fixes: bool = False, show_settings: bool = False, show_files: bool = False,
 ) -> int:  # fmt: skip
     from initlint.config import ConfigError, Overrides, SettingsResolver
 
@@ -158,6 +168,15 @@ def _check(
         _fail(str(exc))
         raise AssertionError from exc  # unreachable: _fail exits
 
+    if show_settings:
+        from initlint.output.show import render_settings
+
+        shown = stdin_filename or str(targets[0])
+        cache_folder = cache_dir or settings.root / ".initlint_cache"
+        extra = {"output-format": output_format, "cache-dir": None if no_cache else str(cache_folder)}
+        click.echo(render_settings(settings, shown, codes, extra))
+        return EXIT_OK
+
     from initlint.engine import LintOptions
 
     options = LintOptions(codes, tuple(sorted(settings.init_aliases.items())), verbose=verbose)
@@ -178,6 +197,10 @@ def _check(
         click.echo(f"initlint: warning: {escape_text(problem)}", err=True)
     display = [_display_path(f, cwd) for f in files]
     special = frozenset(d for f, d in zip(files, display, strict=True) if f in named_special)
+    if show_files:
+        for shown in display:
+            click.echo(escape_text(shown))
+        return EXIT_OK
 
     try:
         result, findings = _run_per_settings(files, display, special, resolver, mode, no_cache, cache_dir, jobs,
@@ -193,9 +216,19 @@ def _check(
     if mode == "diff":
         for text in result.diffs:
             click.echo(text, nl=False)
+        if show_fixes:
+            from initlint.output.show import render_fixes
+
+            click.echo(render_fixes(result.fixed_by_file, would=True), err=True)
         if not quiet:
             click.echo(f"Would fix {result.fixed} finding{'s' if result.fixed != 1 else ''}.", err=True)
         return EXIT_OK if exit_zero or not result.diffs else EXIT_FINDINGS
+    if show_fixes and mode == "fix":
+        from initlint.output.show import render_fixes
+
+        # On stdout beside the text formats (as ruff), on stderr beside a machine-read report.
+        text_like = output_format in ("text", "full", "grouped")
+        click.echo(render_fixes(result.fixed_by_file, would=False), err=not text_like)
     _emit(findings, result.files, result.fixed, settings.unsafe_fixes, output_format, statistics, quiet, color)
     if exit_zero or not findings:
         return EXIT_OK
@@ -229,6 +262,7 @@ def _run_per_settings(files, display, special, resolver, mode, no_cache, cache_d
         )  # fmt: skip
         findings += _apply_per_file_ignores(result.findings, own, cwd)
         total.fixed += result.fixed
+        total.fixed_by_file.update(result.fixed_by_file)
         total.diffs += result.diffs
         total.messages += result.messages
     findings.sort(key=lambda f: f.sort_key)
@@ -310,10 +344,17 @@ def _check_stdin(name, options, settings, mode, output_format, exit_zero, statis
 
         fixed = data
         if outcome.fixed:
-            from initlint.engine import fix_source
+            from initlint.runner import is_notebook
 
-            source = SourceFile.from_bytes(name, data)
-            fixed = fix_source(source, options, settings.unsafe_fixes).source.encode()
+            if is_notebook(name):
+                from initlint.notebook import fix_notebook_bytes
+
+                fixed = fix_notebook_bytes(name, data, options, settings.unsafe_fixes).data
+            else:
+                from initlint.engine import fix_source
+
+                source = SourceFile.from_bytes(name, data)
+                fixed = fix_source(source, options, settings.unsafe_fixes).source.encode()
         sys.stdout.buffer.write(fixed)
         sys.stdout.flush()
         from initlint.output import Summary
@@ -325,14 +366,35 @@ def _check_stdin(name, options, settings, mode, output_format, exit_zero, statis
     if mode == "diff":
         click.echo(outcome.diff, nl=False)
         return EXIT_OK if exit_zero or not outcome.diff else EXIT_FINDINGS
-    _emit(findings, 1, 0, settings.unsafe_fixes, output_format, statistics, quiet, color)
+    _emit(findings, 1, 0, settings.unsafe_fixes, output_format, statistics, quiet, color, _stdin_reader(data))
     return EXIT_OK if exit_zero or not findings else EXIT_FINDINGS
 
 
-def _emit(findings, files, fixed, unsafe, output_format, statistics, quiet, color) -> None:  # type: ignore[no-untyped-def]
+def _stdin_reader(data: bytes):  # type: ignore[no-untyped-def]
+    """The lines of the source read from stdin, for the frames of `--output-format full`."""
+
+    def read(path: str, cell: int | None) -> list[str] | None:
+        from initlint.output.frames import cell_lines
+        from initlint.source import SourceFile, UnreadableSource
+
+        if cell is not None:
+            return cell_lines(data, cell)
+        try:
+            source = SourceFile.from_bytes(path, data)
+        except UnreadableSource:
+            return None
+        return [source.line_text(n) for n in range(1, source.line_count + 1)]
+
+    return read
+
+
+def _emit(findings, files, fixed, unsafe, output_format, statistics, quiet, color, source_reader=None) -> None:  # type: ignore[no-untyped-def]
     from initlint.output import Summary
 
     summary = Summary(files, findings, fixed, unsafe)
+    if output_format in ("json-lines", "junit", "gitlab") or (output_format in ("full", "grouped") and not statistics):
+        _emit_more(summary, output_format, quiet, color, source_reader)
+        return
     if output_format == "json":
         from initlint.output.formats import render_json
 
@@ -358,6 +420,30 @@ def _emit(findings, files, fixed, unsafe, output_format, statistics, quiet, colo
             click.echo(render_findings(summary, use_color), color=use_color)
         if not quiet:
             click.echo(render_summary(summary))
+
+
+def _emit_more(summary, output_format, quiet, color, source_reader) -> None:  # type: ignore[no-untyped-def]
+    """json-lines, junit, gitlab (initlint.output.ci); full, grouped (initlint.output.frames)."""
+    if output_format in ("json-lines", "junit", "gitlab"):
+        from initlint.output import ci
+
+        render = {"json-lines": ci.render_json_lines, "junit": ci.render_junit, "gitlab": ci.render_gitlab}
+        text = render[output_format](summary)
+        if text:  # json-lines of no finding is no line at all
+            click.echo(text)
+        return
+    from initlint.output.frames import read_source_lines, render_full, render_grouped
+    from initlint.output.text import render_summary
+
+    use_color = color == "always" or (color == "auto" and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    if summary.findings:
+        if output_format == "full":
+            text = render_full(summary, use_color, source_reader or read_source_lines)
+        else:
+            text = render_grouped(summary, use_color)
+        click.echo(text, color=use_color)
+    if not quiet:
+        click.echo(render_summary(summary))
 
 
 @main.command("rules")
@@ -408,6 +494,23 @@ def explain(rule: str) -> None:
         click.echo(read_doc(found.code).rstrip())
     except FileNotFoundError:
         _fail(f"no documentation installed for {found.code}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), help="A cache folder to remove too.")
+def clean(paths: tuple[Path, ...], cache_dir: Path | None) -> None:
+    """Remove initlint's cache folders (.initlint_cache) below PATHS (default: the current
+    folder); only folders that initlint created, nothing else."""
+    from initlint.clean import clean as remove_caches
+
+    result = remove_caches(list(paths) or [Path(".")], [cache_dir] if cache_dir else None)
+    for problem in result.skipped:
+        click.echo(f"initlint: warning: {escape_text(problem)}", err=True)
+    for folder in result.removed:
+        click.echo(f"Removed {escape_text(str(folder))}")
+    if not result.removed:
+        click.echo("No initlint cache found.")
 
 
 @main.command()
