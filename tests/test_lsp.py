@@ -167,7 +167,11 @@ def client(tmp_path: Path):  # type: ignore[no-untyped-def]
     try:
         result = session.request(
             "initialize",
-            {"processId": os.getpid(), "rootUri": tmp_path.resolve().as_uri(), "capabilities": {}},
+            {
+                "processId": os.getpid(),
+                "rootUri": tmp_path.resolve().as_uri(),
+                "capabilities": {"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": True}}},
+            },
         )
         assert result["serverInfo"]["name"] == "initlint"
         assert result["capabilities"]["codeActionProvider"]
@@ -253,6 +257,16 @@ def test_session_unsafe_fix_related_config_and_excludes(client: Client, tmp_path
         doc = _open(client, project / name, BUGGY)
         codes = [d["code"] for d in client.diagnostics(doc, 1)]
         assert codes == (["IL101"] if name == "loud.py" else []), name
+
+    # The server asked to watch pyproject.toml files; a change re-lints the open documents.
+    (registration,) = [m for m in client.backlog if m.get("method") == "client/registerCapability"]
+    (watcher,) = registration["params"]["registrations"][0]["registerOptions"]["watchers"]
+    assert watcher["globPattern"] == "**/pyproject.toml"
+    loud = (project / "loud.py").resolve().as_uri()
+    (project / "pyproject.toml").write_text('[tool.initlint]\nignore = ["IL101"]\n')
+    changes = [{"uri": (project / "pyproject.toml").resolve().as_uri(), "type": 2}]
+    client.notify("workspace/didChangeWatchedFiles", {"changes": changes})
+    assert client.diagnostics(loud, 1) == []
 
     # A broken configuration is said once, at the top of the document.
     broken = tmp_path / "broken"

@@ -249,6 +249,23 @@ def build_server() -> InitlintServer:
     def did_close(params: types.DidCloseTextDocumentParams) -> None:
         server.forget(params.text_document.uri)
 
+    @server.feature(types.INITIALIZED)
+    def initialized(params: types.InitializedParams) -> None:
+        # Diagnostics depend on pyproject.toml files no document event reports: ask the client
+        # to tell us when one changes (where it can watch files for us).
+        capabilities = server.client_capabilities.workspace
+        watched = capabilities.did_change_watched_files if capabilities else None
+        if watched is not None and watched.dynamic_registration:
+            options = types.DidChangeWatchedFilesRegistrationOptions([types.FileSystemWatcher("**/pyproject.toml")])
+            registration = types.Registration("initlint-config", types.WORKSPACE_DID_CHANGE_WATCHED_FILES, options)
+            server.client_register_capability(types.RegistrationParams([registration]))
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def config_changed(params: types.DidChangeWatchedFilesParams) -> None:
+        for uri in list(server.workspace.text_documents):
+            server.results.pop(uri, None)
+            server.schedule(uri, DEBOUNCE_S)
+
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND]),
