@@ -44,6 +44,7 @@ def test_wheel_contents(wheel: Path) -> None:
             "initlint/__main__.py",
             "initlint/cli.py",
             "initlint/rules/__init__.py",
+            "initlint/lsp/server.py",
         } <= names
         assert not [n for n in names if n.startswith(("tests/", "rules/", "examples/")) or "__pycache__" in n]
         dist_info = f"initlint-{__version__}.dist-info"
@@ -51,6 +52,7 @@ def test_wheel_contents(wheel: Path) -> None:
         metadata = archive.read(f"{dist_info}/METADATA").decode()
         assert "Requires-Dist: libcst" in metadata
         assert "Requires-Dist: click" in metadata
+        assert "Provides-Extra: lsp" in metadata and "Requires-Dist: pygls" in metadata  # initlint server
 
 
 def test_installed_wheel_explains_from_packaged_docs(wheel: Path, tmp_path: Path) -> None:
