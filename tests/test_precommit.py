@@ -131,3 +131,26 @@ def test_hooks_honour_excludes_for_named_files(env: dict[str, str], hook_repo: P
 
     own = pre_commit(env, repo, "run", "initlint", "--files", "third_party/x.py", "model.py")
     assert own.returncode == 0, own.stdout + own.stderr
+
+
+def test_hooks_check_and_fix_notebooks(env: dict[str, str], hook_repo: Path, tmp_path: Path) -> None:
+    """The hooks take Jupyter notebooks too (`types_or: [python, jupyter]`)."""
+    import json
+
+    def notebook(source: str) -> str:
+        cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source}
+        return json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1) + "\n"
+
+    repo = tmp_path / "user-repo"
+    repo.mkdir()
+    _git(env, repo, "init", "-q", ".")
+    (repo / "study.ipynb").write_text(notebook(BAD))
+    _git(env, repo, "add", ".")
+    _git(env, repo, "commit", "-q", "-m", "init")
+
+    check = pre_commit(env, repo, "try-repo", str(hook_repo), "initlint", "--all-files")
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert "study.ipynb:cell 1:4:9: IL101" in check.stdout
+    fix = pre_commit(env, repo, "try-repo", str(hook_repo), "initlint-fix", "--all-files")
+    assert fix.returncode == 1, fix.stdout + fix.stderr  # the notebook was modified
+    assert (repo / "study.ipynb").read_text() == notebook(FIXED)
