@@ -8,7 +8,8 @@ back into its cells. IPython syntax that is not Python (`%magic`, `!shell`, `x =
 line, so every other line keeps its number and columns; a cell under another cell magic
 (`%%bash`, `%%writefile`) is not Python and is left out. A finding's line and column are counted
 within its cell, ``extra["cell"]`` is the cell's 1-based index in the notebook's ``cells`` list
-(markdown cells counted; ``extra["related_cells"]``: those of its related locations), and
+(markdown cells counted; ``extra["related_cells"]`` and ``extra["related_line_offsets"]``: those
+of its related locations), and
 ``extra["cell_line_offset"]`` is the number of code lines before that cell: line + offset is the
 line in the code cells concatenated, as ruff reports notebook positions in SARIF.
 """
@@ -189,9 +190,11 @@ def map_finding(notebook: Notebook, finding: Finding) -> Finding:
     def shift(line: int, first: int = start) -> int:
         return max(1, line - first)
 
-    related, related_cells = [], []
+    related, related_cells, related_offsets = [], [], []
+    offsets = _offsets(notebook)
     for r in finding.related:  # each in its own cell
         own = _cell_of(notebook, r.line)
+        related_offsets.append(offsets[own] if offsets else 0)
         first = notebook.starts[own] - 1 if notebook.starts else 0
         related.append(
             Related(r.message, shift(r.line, first), r.column, shift(r.end_line, first), r.end_column, r.path)
@@ -201,9 +204,9 @@ def map_finding(notebook: Notebook, finding: Finding) -> Finding:
     if fix is not None:
         edits = tuple(Edit(shift(e.line), e.column, shift(e.end_line), e.end_column, e.content) for e in fix.edits)
         fix = type(fix)(fix.applicability, fix.description, edits)
-    extra = {"related_cells": related_cells} if related else {}
+    extra = {"related_cells": related_cells, "related_line_offsets": related_offsets} if related else {}
     cell = notebook.cells[position].index + 1 if notebook.cells else 1
-    offset = _offsets(notebook)[position] if notebook.cells else 0
+    offset = offsets[position] if offsets else 0
     return Finding(
         finding.code, finding.name, finding.severity, finding.message, finding.path,
         shift(finding.line), finding.column, shift(finding.end_line), finding.end_column, tuple(related), fix,

@@ -247,3 +247,28 @@ def test_notebook_positions_in_every_format(project: Path) -> None:
     assert full.startswith("nb.ipynb:cell 3:4:9: IL101")
     assert "4 | nn.init.xavier_uniform(layer.weight)" in full  # the frame is the cell's own lines
     assert "3 | layer?" in full
+
+
+def test_related_locations_in_other_cells(project: Path) -> None:
+    # The Xavier init is defined in cell 1; the layers it reaches (and the ReLU after them) are
+    # built in cell 3: IL201's related locations point into cell 3.
+    init = "import torch.nn as nn\n\n\ndef init(m):\n    if isinstance(m, nn.Linear):\n        nn.init.xavier_normal_(m.weight)\n"
+    model = (
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.body = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU())\n\n"
+        "    def forward(self, x):\n        return self.body(x)\n\n\nNet().apply(init)\n"
+    )
+    cells = [code(init), markdown(["notes"]), code(model)]
+    (project / "nb.ipynb").write_text(jupyter_text(notebook(cells)))
+    data = json.loads(invoke("check", "--no-cache", "--format", "json", "--select", "IL201", "nb.ipynb").stdout)
+    (finding,) = data["findings"]
+    assert (finding["cell"], finding["line"]) == (1, 6)
+    assert finding["related"] and finding["related_cells"] == [3] * len(finding["related"])
+    assert all(r["line"] == 4 for r in finding["related"])  # line 4 of cell 3
+    text = invoke("check", "--no-cache", "--select", "IL201", "nb.ipynb").stdout
+    assert "    nb.ipynb:cell 3:4:" in text
+    sarif = json.loads(invoke("check", "--no-cache", "--format", "sarif", "--select", "IL201", "nb.ipynb").stdout)
+    (result,) = sarif["runs"][0]["results"]
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 6
+    # In the joined cells: cell 1's six lines, then line 4 of cell 3.
+    assert {r["physicalLocation"]["region"]["startLine"] for r in result["relatedLocations"]} == {6 + 4}

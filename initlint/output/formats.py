@@ -4,10 +4,11 @@ in initlint.output.ci)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from initlint import __version__
-from initlint.finding import Finding
+from initlint.finding import Finding, Related
 from initlint.output import Summary
 
 PROJECT_URL = "https://github.com/initlint/initlint"
@@ -111,9 +112,19 @@ def _sarif_result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
                 "id": n,
                 **_location(r.path or finding.path, _region(r.line, r.column, r.end_line, r.end_column), r.message),
             }
-            for n, r in enumerate(finding.related)
+            for n, r in enumerate(_in_joined_cells(finding))
         ]
     return result
+
+
+def _in_joined_cells(finding: Finding) -> list[Related]:
+    """The related locations; in a notebook, moved to their lines in the code cells joined, as
+    the finding's own region (each may lie in another cell)."""
+    offsets = finding.extra.get("related_line_offsets") or [0] * len(finding.related)
+    return [
+        replace(r, line=r.line + offset, end_line=r.end_line + offset)
+        for r, offset in zip(finding.related, offsets, strict=False)
+    ]
 
 
 def _escape_data(text: str) -> str:
