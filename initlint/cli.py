@@ -18,6 +18,8 @@ from initlint.output import FORMATS
 from initlint.output.text import escape_text
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+# The formats --statistics can be written in (ruff: the text ones and json).
+STATISTICS_FORMATS = ("text", "full", "grouped", "json")
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -151,6 +153,9 @@ def _check(
     start = (
         Path(stdin_filename).parent if stdin_filename else (targets[0] if _is_dir(targets[0]) else targets[0].parent)
     )
+    if statistics and output_format not in STATISTICS_FORMATS:  # as ruff: a usage error, not silently ignored
+        click.echo(f"initlint: error: --statistics is not supported with the {output_format} format", err=True)
+        return EXIT_ERROR
     for option, values in (("--select", select), ("--extend-select", extend_select), ("--ignore", ignore)):
         if values and not _split(values):  # as in ruff, `--select ''` is an error, not "no rules"
             click.echo(f"initlint: error: invalid value {values[-1]!r} for {option}: no rule code", err=True)
@@ -392,6 +397,13 @@ def _emit(findings, files, fixed, unsafe, output_format, statistics, quiet, colo
     from initlint.output import Summary
 
     summary = Summary(files, findings, fixed, unsafe)
+    if statistics and output_format == "json":  # ruff's: the per-rule counts as JSON
+        import json
+
+        from initlint.output.text import statistics as rows
+
+        click.echo(json.dumps(rows(summary), indent=2))
+        return
     if output_format in ("json-lines", "junit", "gitlab") or (output_format in ("full", "grouped") and not statistics):
         _emit_more(summary, output_format, quiet, color, source_reader)
         return
@@ -400,14 +412,14 @@ def _emit(findings, files, fixed, unsafe, output_format, statistics, quiet, colo
 
         click.echo(render_json(summary))
     elif output_format == "sarif":
-        from initlint.output.formats import render_sarif
+        from initlint.output.formats import render_sarif, report_root
 
-        click.echo(render_sarif(summary))
+        click.echo(render_sarif(summary, report_root()))
     elif output_format == "github":
-        from initlint.output.formats import render_github
+        from initlint.output.formats import render_github, report_root
 
         if findings:
-            click.echo(render_github(summary))
+            click.echo(render_github(summary, report_root()))
     else:
         from initlint.output.text import render_findings, render_statistics, render_summary
 

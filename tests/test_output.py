@@ -113,7 +113,7 @@ def test_github_escaping() -> None:
     assert "\n" not in line
     assert line == (
         "::error file=odd%2Cdir/a%3Ab%25c.py,line=3,col=5,endLine=3,endColumn=9,title=IL101"
-        "::two lines%0A100%25 sure: a, b"
+        "::two lines 100%25 sure: a, b"  # one line: the break joined (output.text.one_line)
     )
 
 
@@ -142,7 +142,7 @@ def test_text_rendering() -> None:
     summary = Summary(3, [finding])
     text = render_findings(summary, color=False)
     assert text.splitlines() == [
-        "m.py:3:5: IL101 two lines\\n100% sure: a, b",  # one finding, one line: the newline escaped
+        "m.py:3:5: IL101 two lines 100% sure: a, b",  # one finding, one line: the break joined
         "    m.py:1:1: the layer",
         "    other.py:7:2: elsewhere",
     ]
@@ -150,5 +150,8 @@ def test_text_rendering() -> None:
     assert render_summary(summary) == "Found 1 finding in 3 files.\n1 more fixable with `--fix --unsafe-fixes`."
     assert render_summary(Summary(1, [])) == "All checks passed (1 file checked)."
     assert render_summary(Summary(2, [], fixed=2)) == "Fixed 2 findings.\nAll checks passed (2 files checked)."
-    assert render_statistics(Summary(1, [finding, finding])).split() == ["2", "IL101", "[*]", "deprecated-init-alias"]
+    # An unsafe-only fix is `[*]` only with unsafe fixes on, as in the findings.
+    assert render_statistics(Summary(1, [finding, finding])).split() == ["2", "IL101", "deprecated-init-alias"]
+    with_unsafe = Summary(1, [finding, finding], unsafe_fixes=True)
+    assert render_statistics(with_unsafe).split() == ["2", "IL101", "[*]", "deprecated-init-alias"]
     assert "\033[" in render_findings(summary, color=True)

@@ -4,12 +4,16 @@ in initlint.output.ci)."""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from initlint import __version__
 from initlint.finding import Finding, Related
 from initlint.output import Summary
+from initlint.output.text import one_line
 
 PROJECT_URL = "https://github.com/initlint/initlint"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -32,10 +36,50 @@ def _region(line: int, column: int, end_line: int, end_column: int) -> dict[str,
     return {"startLine": line, "startColumn": column, "endLine": end_line, "endColumn": end_column}
 
 
-def _location(path: str, region: dict[str, int], message: str | None = None) -> dict[str, Any]:
+def repository_root(start: Path) -> Path | None:
+    """The git work tree holding ``start`` (a `.git` folder, or file for worktrees and
+    submodules): code scanning and annotations name files relative to it."""
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def report_root() -> Path:
+    """The root report paths are relative to: the repository of the current folder, or the
+    current folder outside a repository."""
+    cwd = Path(os.getcwd())
+    return repository_root(cwd) or cwd
+
+
+def _relative_to_root(path: str, root: Path | None) -> str | None:
+    """``path`` relative to ``root`` (posix), or None when it lies outside (or no root)."""
+    if root is None:
+        return None
+    try:
+        return Path(os.path.abspath(path)).relative_to(root).as_posix()
+    except ValueError:
+        return None
+
+
+def artifact_location(path: str, root: Path | None) -> dict[str, str]:
+    """A SARIF artifactLocation: a percent-encoded URI relative to ``%SRCROOT%`` (the report
+    root) for a file below it, an absolute file URI for one outside it (never `../x.py`, which
+    code scanning cannot place)."""
+    relative = _relative_to_root(path, root)
+    if relative is not None:
+        return {"uri": quote(relative, safe="/"), "uriBaseId": "%SRCROOT%"}
+    if root is None and not os.path.isabs(path) and not path.replace("\\", "/").startswith("../"):
+        return {"uri": quote(path.replace("\\", "/"), safe="/"), "uriBaseId": "%SRCROOT%"}
+    return {"uri": Path(os.path.abspath(path)).as_uri()}
+
+
+def _location(
+    path: str, region: dict[str, int], message: str | None = None, root: Path | None = None
+) -> dict[str, Any]:
     location: dict[str, Any] = {
         "physicalLocation": {
-            "artifactLocation": {"uri": path.replace("\\", "/"), "uriBaseId": "%SRCROOT%"},
+            "artifactLocation": artifact_location(path, root),
             "region": region,
         }
     }
@@ -44,7 +88,8 @@ def _location(path: str, region: dict[str, int], message: str | None = None) -> 
     return location
 
 
-def render_sarif(summary: Summary) -> str:
+def render_sarif(summary: Summary, root: Path | None = None) -> str:
+    """``root``: the folder `%SRCROOT%` stands for (see `report_root`); None: paths as given."""
     from initlint.docs import read_doc
     from initlint.rules import ALL_RULES
 
@@ -69,7 +114,7 @@ def render_sarif(summary: Summary) -> str:
                 "properties": {"tags": ["pytorch", "initialization", rule.tier], "tier": rule.tier},
             }
         )
-    results = [_sarif_result(f, index) for f in summary.findings]
+    results = [_sarif_result(f, index, root) for f in summary.findings]
     document = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -85,13 +130,14 @@ def render_sarif(summary: Summary) -> str:
                 },
                 "results": results,
                 "columnKind": "unicodeCodePoints",
+                **({"originalUriBaseIds": {"%SRCROOT%": {"uri": root.as_uri().rstrip("/") + "/"}}} if root else {}),
             }
         ],
     }
     return json.dumps(document, indent=2)
 
 
-def _sarif_result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
+def _sarif_result(finding: Finding, index: dict[str, int], root: Path | None = None) -> dict[str, Any]:
     # A notebook's finding is placed, as ruff does, at its line in the code cells joined (an
     # .ipynb file's own lines are JSON); its cell and the line in that cell go in properties.
     offset = finding.extra.get("cell_line_offset", 0) if "cell" in finding.extra else 0
@@ -100,7 +146,7 @@ def _sarif_result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
         "ruleId": finding.code,
         "level": _SARIF_LEVEL[finding.severity],
         "message": {"text": finding.message},
-        "locations": [_location(finding.path, region)],
+        "locations": [_location(finding.path, region, root=root)],
     }
     if "cell" in finding.extra:
         result["properties"] = {"cell": finding.extra["cell"], "cellLine": finding.line, "cellColumn": finding.column}
@@ -110,7 +156,9 @@ def _sarif_result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
         result["relatedLocations"] = [
             {
                 "id": n,
-                **_location(r.path or finding.path, _region(r.line, r.column, r.end_line, r.end_column), r.message),
+                **_location(
+                    r.path or finding.path, _region(r.line, r.column, r.end_line, r.end_column), r.message, root
+                ),
             }
             for n, r in enumerate(_in_joined_cells(finding))
         ]
@@ -135,7 +183,8 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def render_github(summary: Summary) -> str:
+def render_github(summary: Summary, root: Path | None = None) -> str:
+    """``root``: the repository root, which annotation paths are relative to (None: as given)."""
     lines = []
     for f in summary.findings:
         line, column, end_line, end_column, message = f.line, f.column, f.end_line, f.end_column, f.message
@@ -144,7 +193,7 @@ def render_github(summary: Summary) -> str:
             message = f"cell {f.extra['cell']}:{f.line}:{f.column}: {message}"
         properties = ",".join(
             [
-                f"file={_escape_property(f.path)}",
+                f"file={_escape_property(_relative_to_root(f.path, root) or f.path)}",
                 f"line={line}",
                 f"col={column}",
                 f"endLine={end_line}",
@@ -152,5 +201,5 @@ def render_github(summary: Summary) -> str:
                 f"title={_escape_property(f.code)}",
             ]
         )
-        lines.append(f"::{_GITHUB_LEVEL[f.severity]} {properties}::{_escape_data(message)}")
+        lines.append(f"::{_GITHUB_LEVEL[f.severity]} {properties}::{_escape_data(one_line(message))}")
     return "\n".join(lines)
