@@ -51,11 +51,13 @@ class Notebook:
     cells: list[_Cell]
     python: bool  # False: another language's kernel; nothing is checked
     text: str = ""  # the JSON text as read
+    boundary: str = BOUNDARY  # a line no cell holds
+    mark: str = _MASK_MARK  # the comment ending masked lines, which no cell holds
     starts: list[int] = field(default_factory=list)  # virtual line where each cell begins
 
     @property
     def virtual(self) -> str:
-        return f"{BOUNDARY}\n".join(cell.masked for cell in self.cells)
+        return f"{self.boundary}\n".join(cell.masked for cell in self.cells)
 
 
 def _is_python(metadata: Any) -> bool:
@@ -80,7 +82,7 @@ def _source_text(cell: dict[str, Any], index: int) -> tuple[str, bool]:
     raise NotebookError(f"cell {index + 1}: `source` is neither a string nor a list of strings")
 
 
-def _mask(text: str) -> tuple[str, list[tuple[str, str]]] | None:
+def _mask(text: str, mark: str = _MASK_MARK) -> tuple[str, list[tuple[str, str]]] | None:
     """The cell as Python, IPython lines replaced by `pass` (or `x = None`) with a marker; None
     for a cell under a cell magic whose body is not Python."""
     lines = text.splitlines(keepends=True)
@@ -98,12 +100,12 @@ def _mask(text: str) -> tuple[str, list[tuple[str, str]]] | None:
                 magic = stripped[2:].split(maxsplit=1)[0] if stripped[2:].strip() else ""
                 if magic not in _PYTHON_CELL_MAGICS:
                     return None
-                placeholder = f"{indent}pass  {_MASK_MARK}"
+                placeholder = f"{indent}pass  {mark}"
             elif stripped.startswith(("%", "!", "?")) or (stripped.endswith("?") and "#" not in stripped):
-                placeholder = f"{indent}pass  {_MASK_MARK}"
+                placeholder = f"{indent}pass  {mark}"
             elif match := _ASSIGNED_ESCAPE.match(body):
                 targets = match.group("target")
-                placeholder = f"{indent}{targets} = {', '.join(['None'] * (targets.count(',') + 1))}  {_MASK_MARK}"
+                placeholder = f"{indent}{targets} = {', '.join(['None'] * (targets.count(',') + 1))}  {mark}"
         if placeholder is not None:
             masks.append((placeholder, body))
             out.append(placeholder + ending)
@@ -137,6 +139,14 @@ def _string_state(line: str, open_quote: str | None) -> str | None:
         position, open_quote = start + 3, quote
 
 
+def _unused(base: str, texts: list[str]) -> str:
+    candidate, number = base, 0
+    while any(candidate in text for text in texts):
+        number += 1
+        candidate = f"{base} {number}"
+    return candidate
+
+
 def parse(text: str) -> Notebook:
     """The notebook in ``text``; raises NotebookError when it is not one."""
     try:
@@ -145,18 +155,22 @@ def parse(text: str) -> Notebook:
         raise NotebookError(f"not valid JSON: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise NotebookError("not a Jupyter notebook (nbformat 4): no `cells` list")
-    cells: list[_Cell] = []
+    sources: list[tuple[int, str, bool]] = []
     for index, cell in enumerate(data["cells"]):
         if not isinstance(cell, dict):
             raise NotebookError(f"cell {index + 1} is not a JSON object")
-        if cell.get("cell_type") != "code":
-            continue
-        original, as_list = _source_text(cell, index)
-        masked = _mask(original)
-        if masked is None:
-            continue
-        cells.append(_Cell(index, original, masked[0], masked[1], as_list))
-    notebook = Notebook(data, cells, _is_python(data.get("metadata")), text)
+        if cell.get("cell_type") == "code":
+            sources.append((index, *_source_text(cell, index)))
+    # The marker of masked lines and the boundary between cells must be text no cell holds, or
+    # the fixed text could not be cut back into its cells.
+    mark = _unused(_MASK_MARK, [original for _, original, _ in sources])
+    cells: list[_Cell] = []
+    for index, original, as_list in sources:
+        masked = _mask(original, mark)
+        if masked is not None:
+            cells.append(_Cell(index, original, masked[0], masked[1], as_list))
+    notebook = Notebook(data, cells, _is_python(data.get("metadata")), text, mark=mark)
+    notebook.boundary = _unused(BOUNDARY, [cell.masked for cell in cells])
     line = 1
     for cell in notebook.cells:
         notebook.starts.append(line)
@@ -301,7 +315,7 @@ def _split(notebook: Notebook, fixed: str) -> list[str] | None:
     boundaries or masked lines did not survive the fixes unchanged."""
     parts: list[str] = [""]
     for line in fixed.splitlines(keepends=True):
-        if line == f"{BOUNDARY}\n":
+        if line == f"{notebook.boundary}\n":
             parts.append("")
         else:
             parts[-1] += line
@@ -318,7 +332,7 @@ def _split(notebook: Notebook, fixed: str) -> list[str] | None:
             if pending is not None and body == pending[0]:
                 out.append(pending[1] + line[len(body) :])
                 pending = next(masks, None)
-            elif _MASK_MARK in body:
+            elif notebook.mark in body:
                 return None
             else:
                 out.append(line)

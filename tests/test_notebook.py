@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import initlint
 from initlint.cli import main
@@ -272,3 +274,55 @@ def test_related_locations_in_other_cells(project: Path) -> None:
     assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 6
     # In the joined cells: cell 1's six lines, then line 4 of cell 3.
     assert {r["physicalLocation"]["region"]["startLine"] for r in result["relatedLocations"]} == {6 + 4}
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+_SOURCE = st.lists(
+    st.sampled_from(
+        ["import torch.nn as nn\n", "nn.init.normal(w)\n", "%time x\n", "!ls\n", "x = !ls\n", "x?\n", "%%time\n",
+         "%%bash\n", '"""\n', "def f(:\n", "    pass\n", "\r\n", "é = 1\n", "# initlint: cell boundary\n"]
+    ),
+    max_size=6,
+).map("".join)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    document=_JSON | st.builds(
+        lambda sources, kernel: {"cells": [code(s) for s in sources], "metadata": kernel},
+        st.lists(_SOURCE | st.lists(_SOURCE, max_size=3), max_size=4),
+        _JSON,
+    ),
+    indent=st.sampled_from([None, 1, 2, "\t"]),
+)  # fmt: skip
+def test_any_json_never_crashes_and_fixes_keep_the_other_cells(document: Any, indent: Any) -> None:
+    from initlint.api import _options, _settings
+    from initlint.notebook import fix_notebook_bytes, lint_notebook_bytes
+
+    options = _options(_settings("nb.ipynb", None, None, None, None, False, None))
+    data = json.dumps(document, indent=indent).encode()
+    lint_notebook_bytes("nb.ipynb", data, options)
+    outcome = fix_notebook_bytes("nb.ipynb", data, options, True)
+    if outcome.applied:
+        before, after = json.loads(data), json.loads(outcome.data)
+        assert len(before["cells"]) == len(after["cells"])
+        for old, new in zip(before["cells"], after["cells"], strict=True):
+            assert {k: v for k, v in old.items() if k != "source"} == {k: v for k, v in new.items() if k != "source"}
+        assert outcome.data == json.dumps(after, indent=indent).encode()  # the layout kept
+    else:
+        assert outcome.data == data
+
+
+def test_a_cell_holding_initlint_comments_is_still_fixed(project: Path) -> None:
+    source = "import torch.nn as nn\n# initlint: cell boundary\n# initlint: ipython\nnn.init.normal(nn.Linear(2, 2).weight)\n"
+    cells = [code(source), code("x = 1")]
+    path = project / "nb.ipynb"
+    path.write_text(jupyter_text(notebook(cells)))
+    result = invoke("check", "--no-cache", "--fix", "nb.ipynb")
+    assert result.exit_code == 0, result.output
+    after = json.loads(path.read_text())["cells"]
+    assert after[0]["source"] == source.replace("normal(", "normal_(") and after[1]["source"] == "x = 1"
