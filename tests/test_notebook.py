@@ -326,3 +326,14 @@ def test_a_cell_holding_initlint_comments_is_still_fixed(project: Path) -> None:
     assert result.exit_code == 0, result.output
     after = json.loads(path.read_text())["cells"]
     assert after[0]["source"] == source.replace("normal(", "normal_(") and after[1]["source"] == "x = 1"
+
+
+def test_notebook_from_stdin(project: Path) -> None:
+    text = jupyter_text(notebook(CELLS))
+    checked = CliRunner().invoke(main, ["check", "--stdin-filename", "nb.ipynb"], input=text)
+    assert checked.exit_code == 1 and "nb.ipynb:cell 3:4:9: IL101" in checked.stdout
+    fixed = CliRunner().invoke(main, ["check", "--fix", "--stdin-filename", "nb.ipynb"], input=text)
+    assert fixed.exit_code == 0
+    after = json.loads(fixed.stdout)
+    assert after["cells"][2]["source"][-1] == "nn.init.xavier_uniform_(layer.weight)"
+    assert fixed.stdout == jupyter_text(after)
