@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from initlint import __version__
@@ -48,12 +49,23 @@ class Cache:
     def _entry(self, digest: str) -> Path:
         return self.directory / f"{digest}.json"
 
-    def get(self, digest: str, path: str) -> list[Finding] | None:
+    def get(
+        self, digest: str, path: str, dependency_matches: Callable[[str, str], bool] | None = None
+    ) -> list[Finding] | None:
+        """The findings stored for ``digest``; None when there are none or a file they were
+        derived from (a summary read from another file of the project) has changed since."""
         try:
             raw = self._entry(digest).read_bytes()
             items = json.loads(raw)
+            deps: dict[str, str] = {}
+            if isinstance(items, dict):
+                deps, items = items["deps"], items["findings"]
+                if not isinstance(deps, dict) or not all(isinstance(v, str) for v in deps.values()):
+                    raise ValueError("invalid dependencies")
             if not isinstance(items, list) or not all(_valid_entry(item) for item in items):
                 raise ValueError("invalid cache entry")
+            if deps and (dependency_matches is None or not all(dependency_matches(p, d) for p, d in deps.items())):
+                return None  # a file it read changed: recompute (the entry is overwritten then)
             return [Finding.from_dict({**item, "path": path}) for item in items]
         except FileNotFoundError:
             return None
@@ -63,12 +75,14 @@ class Cache:
                 self._entry(digest).unlink()
             return None
 
-    def put(self, digest: str, findings: list[Finding]) -> None:
+    def put(self, digest: str, findings: list[Finding], deps: dict[str, str] | None = None) -> None:
         if any(finding.code == "IL999" for finding in findings):
             return  # a rule crashed: nothing to replay, and -v would store its traceback
         try:
             self._prepare()
-            payload = [_entry_dict(f) for f in findings]
+            payload: object = [_entry_dict(f) for f in findings]
+            if deps:
+                payload = {"deps": deps, "findings": payload}
             _atomic_write(self._entry(digest), json.dumps(payload, separators=(",", ":")).encode())
         except OSError:
             pass  # a cache that cannot be written only costs time

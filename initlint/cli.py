@@ -246,6 +246,9 @@ def _run_per_settings(files, display, special, resolver, mode, no_cache, cache_d
     from initlint.engine import LintOptions
     from initlint.runner import RunResult, run
 
+    from initlint.project.index import ProjectSpec, find_root
+
+    root = find_root([str(t) for t in targets])
     groups: dict[int, tuple[Settings, list[str]]] = {}
     for file, shown in zip(files, display, strict=True):
         own = resolver.for_path(file)
@@ -254,7 +257,10 @@ def _run_per_settings(files, display, special, resolver, mode, no_cache, cache_d
     findings: list = []  # type: ignore[type-arg]
     for own, paths in groups.values():
         codes = own.enabled_codes()
-        options = LintOptions(codes, tuple(sorted(own.init_aliases.items())), verbose=verbose)
+        aliases = tuple(sorted(own.init_aliases.items()))
+        # Rules follow imports into the other files of the project (the index caches their summaries).
+        project = ProjectSpec(str(root), None if no_cache else str(cache_dir or own.root / ".initlint_cache"), aliases)
+        options = LintOptions(codes, aliases, verbose=verbose, project=project)
         cache = None
         if not no_cache and mode == "check":
             from initlint.cache import Cache, configuration_key
@@ -537,7 +543,13 @@ def server() -> None:
     serve()
 
 
-RUNTIME_CODES = ("IL601", "IL602", "IL603", "IL604", "IL605", "IL606", "IL607")
+def _all_runtime_codes() -> tuple[str, ...]:
+    from initlint.rules.runtime import RUNTIME_RULES
+
+    return tuple(rule.code for rule in RUNTIME_RULES)
+
+
+RUNTIME_CODES = _all_runtime_codes()
 
 
 def _runtime_selection(select: tuple[str, ...], ignore: tuple[str, ...]) -> frozenset[str]:
@@ -547,12 +559,12 @@ def _runtime_selection(select: tuple[str, ...], ignore: tuple[str, ...]) -> froz
         for item in _split(select):
             matched = {c for c in RUNTIME_CODES if c.startswith(item.upper())} or _runtime_by_name(item)
             if not matched:
-                _fail(f"unknown runtime rule code or prefix: {item!r} (IL601-IL607)")
+                _fail(f"unknown runtime rule code or prefix: {item!r} ({RUNTIME_CODES[0]}-{RUNTIME_CODES[-1]})")
             chosen |= matched
     for item in _split(ignore):
         matched = {c for c in RUNTIME_CODES if c.startswith(item.upper())} or _runtime_by_name(item)
         if not matched:
-            _fail(f"unknown runtime rule code or prefix: {item!r} (IL601-IL607)")
+            _fail(f"unknown runtime rule code or prefix: {item!r} ({RUNTIME_CODES[0]}-{RUNTIME_CODES[-1]})")
         chosen -= matched
     return frozenset(chosen)
 
@@ -612,12 +624,21 @@ def _json_arg(value: str | None, option: str, kind: type) -> object:
     type=click.Path(path_type=Path),
     help="A pyproject.toml or initlint TOML file with [tool.initlint.probe] thresholds.",
 )
+@click.option(
+    "--provenance", "show_provenance", is_flag=True,
+    help="Show which code wrote each parameter (init provenance) as a section of the report.",
+)  # fmt: skip
+@click.option(
+    "--meta", "meta", is_flag=True,
+    help="Build on the meta device and materialize, initialize, measure and free one module at a time "
+    "(weights only: for models larger than memory).",
+)  # fmt: skip
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks.")
 def probe(
     target: str, args_json: str | None, kwargs_json: str | None, init_spec: str | None, input_shape: str | None,
     input_fn: str | None, batch: int | None, device: str, dtype: str, seed: int, mode: str, output_format: str,
     plot_path: Path | None, fail_on: str, select: tuple[str, ...], ignore: tuple[str, ...], config_file: Path | None,
-    verbose: bool,
+    verbose: bool, show_provenance: bool = False, meta: bool = False,
 ) -> None:  # fmt: skip
     """Build TARGET (path/to/file.py:Name or package.module:Name, a module class or a factory),
     run one forward and backward pass, and report the scale of weights, activations and
@@ -643,11 +664,19 @@ def probe(
         from initlint.probe.inputs import parse_shape
 
         shape = parse_shape(input_shape) if input_shape else None
-        result = probe_target(
-            target, args=args, kwargs=kwargs, init=init_spec, input_shape=shape, input_fn=input_fn, seed=seed,
-            verbose=verbose, device=device, dtype=dtype, mode=mode, thresholds=thresholds, codes=codes, batch=batch,
-            progress=output_format == "text",
-        )  # fmt: skip
+        if meta:
+            from initlint.probe.meta import probe_meta_target
+
+            result = probe_meta_target(
+                target, args=args, kwargs=kwargs, init=init_spec, seed=seed, verbose=verbose, dtype=dtype,
+                thresholds=thresholds, codes=codes,
+            )  # fmt: skip
+        else:
+            result = probe_target(
+                target, args=args, kwargs=kwargs, init=init_spec, input_shape=shape, input_fn=input_fn, seed=seed,
+                verbose=verbose, device=device, dtype=dtype, mode=mode, thresholds=thresholds, codes=codes,
+                batch=batch, progress=output_format == "text",
+            )  # fmt: skip
         if plot_path is not None:
             from initlint.probe.plot import write_plot
 
@@ -671,7 +700,12 @@ def probe(
         raise AssertionError from exc
     from initlint.probe.report import render_json, render_text
 
-    click.echo(render_json(result) if output_format == "json" else render_text(result))
+    text = render_json(result) if output_format == "json" else render_text(result)
+    if show_provenance and output_format == "text":
+        from initlint.probe.provenance_report import render_provenance
+
+        text += "\n\n" + render_provenance(result)
+    click.echo(text)
     rank = {"error": 2, "warning": 1}
     floor = {"error": 2, "warning": 1, "never": 99}[fail_on]
     sys.exit(EXIT_FINDINGS if any(rank.get(f.severity, 0) >= floor for f in result.findings) else EXIT_OK)

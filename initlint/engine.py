@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import gc
+import os
 import re
 import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from initlint._lazy import cst  # imported on first use: many runs never parse
 from initlint.finding import Edit, Finding, Fix, Related
 from initlint.noqa import filter_suppressed
 from initlint.rules import BY_CODE, ENGINE_CODES
-from initlint.rules.base import Report, Rule
+from initlint.rules.base import Elsewhere, Report, Rule
 from initlint.source import SourceFile
+
+if TYPE_CHECKING:
+    from initlint.project.index import ProjectSpec
 
 MAX_FIX_PASSES = 10
 _TORCH = re.compile(r"\btorch\b")
+# A call that may run init code of another file: `.apply(fn)`, `init_weights(self)`, `weights_init(m)`.
+PROJECT_TRIGGER = re.compile(r"\.apply\s*\(|\b(?!__init__\b)\w*init\w*\s*\(")
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,8 @@ class LintOptions:
     init_aliases: tuple[tuple[str, str], ...] = ()
     prefilter: bool = True
     verbose: bool = False
+    # The project the file belongs to: rules then follow imports into its other files.
+    project: ProjectSpec | None = None
 
     @property
     def rules(self) -> list[type[Rule]]:
@@ -60,10 +69,12 @@ def candidate_rules(text: str, options: LintOptions) -> list[type[Rule]]:
     alias_in_text = any(alias.rsplit(".", 1)[-1] in text for alias, _ in options.init_aliases)
     has_torch = alias_in_text or bool(_TORCH.search(text))
     memo: dict[object, bool] = {}
+    project = options.project is not None and has_torch and bool(PROJECT_TRIGGER.search(text))
     return [
         r
         for r in rules
-        if (has_torch or not r.needs_torch) and ((r.uses_init_aliases and alias_in_text) or r.may_match(text, memo))
+        if (has_torch or not r.needs_torch)
+        and ((r.uses_init_aliases and alias_in_text) or (r.uses_project and project) or r.may_match(text, memo))
     ]
 
 
@@ -143,7 +154,7 @@ def _recursion_limit(limit: int) -> Iterator[None]:
         sys.setrecursionlimit(previous)
 
 
-def lint_source(source: SourceFile, options: LintOptions) -> list[Finding]:
+def lint_source(source: SourceFile, options: LintOptions, deps: dict[str, str] | None = None) -> list[Finding]:
     # A parsed file is hundreds of thousands of live objects that are freed by reference
     # counting, not by the cycle collector; collections during the parse walk them all again
     # and again (40% of the time on a 100k-line module). Collect nothing while a file is
@@ -151,13 +162,13 @@ def lint_source(source: SourceFile, options: LintOptions) -> list[Finding]:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _lint_source(source, options)
+        return _lint_source(source, options, deps)
     finally:
         if collecting:
             gc.enable()
 
 
-def _lint_source(source: SourceFile, options: LintOptions) -> list[Finding]:
+def _lint_source(source: SourceFile, options: LintOptions, deps: dict[str, str] | None = None) -> list[Finding]:
     rules = candidate_rules(source.text, options)
 
     python_error = _python_syntax_error(source.text)
@@ -179,14 +190,34 @@ def _lint_source(source: SourceFile, options: LintOptions) -> list[Finding]:
     except (cst.ParserSyntaxError, RecursionError) as exc:
         return _enabled([_syntax_finding(source, exc, python_error)], options)
     with _recursion_limit(max(sys.getrecursionlimit(), ANALYSIS_RECURSION_LIMIT)):
-        return _analyse(source, module, rules, options)
+        return _analyse(source, module, rules, options, deps)
 
 
-def _analyse(source: SourceFile, module: object, rules: list[type[Rule]], options: LintOptions) -> list[Finding]:
+def _analyse(
+    source: SourceFile, module: object, rules: list[type[Rule]], options: LintOptions, deps: dict[str, str] | None
+) -> list[Finding]:
+
+    index = None
+    if options.project is not None:
+        from initlint.project.index import open_index
+
+        index = open_index(options.project)
+        index.read = {}
+    try:
+        return _run_rules(source, module, rules, options, index)
+    finally:
+        if index is not None and deps is not None:
+            own = os.path.abspath(source.path)
+            deps.update((path, digest) for path, digest in index.read.items() if path != own)
+
+
+def _run_rules(
+    source: SourceFile, module: object, rules: list[type[Rule]], options: LintOptions, index: object
+) -> list[Finding]:
     from initlint.semantic import SemanticModel
 
     try:
-        model = SemanticModel(source, module, dict(options.init_aliases))
+        model = SemanticModel(source, module, dict(options.init_aliases), project=index)  # type: ignore[arg-type]
     except RecursionError:
         return _enabled([engine_finding("IL900", "SyntaxError: too deeply nested to analyse", source.path)], options)
     findings: list[Finding] = []
@@ -198,7 +229,7 @@ def _analyse(source: SourceFile, module: object, rules: list[type[Rule]], option
             findings.append(
                 engine_finding("IL999", f"rule {rule.code} ({rule.name}) failed on this file: {detail}", source.path)
             )
-    findings = filter_suppressed(source, findings)
+    findings = filter_suppressed(source, findings, options.codes)  # and IL902, when enabled
     return _enabled(sorted(set(findings), key=lambda f: f.sort_key), options)
 
 
@@ -208,10 +239,16 @@ def _enabled(findings: list[Finding], options: LintOptions) -> list[Finding]:
 
 def _to_finding(model: object, rule: type[Rule], report: Report) -> Finding:
     span = model.range_of(report.node)  # type: ignore[attr-defined]
-    ranges = [(model.range_of(node), message) for node, message in report.related]  # type: ignore[attr-defined]
-    related = tuple(
-        Related(message, r.start.line, r.start.column + 1, r.end.line, r.end.column + 1) for r, message in ranges
-    )
+    related = []
+    for node, message in report.related:
+        if isinstance(node, Elsewhere):  # a location in another file of the project
+            w = node.where
+            # Shown as the finding's own path is (relative when that is): the index knows absolute ones.
+            where = node.path if os.path.isabs(model.source.path) else os.path.relpath(node.path)  # type: ignore[attr-defined]
+            related.append(Related(message, w.line, w.column, w.end_line, w.end_column, where))
+            continue
+        r = model.range_of(node)  # type: ignore[attr-defined]
+        related.append(Related(message, r.start.line, r.start.column + 1, r.end.line, r.end.column + 1))
     fix = None
     if report.fix is not None:
         fix = Fix(report.fix.applicability, report.fix.description, tuple(report.fix.edits))
@@ -225,7 +262,7 @@ def _to_finding(model: object, rule: type[Rule], report: Report) -> Finding:
         column=span.start.column + 1,
         end_line=span.end.line,
         end_column=span.end.column + 1,
-        related=related,
+        related=tuple(related),
         fix=fix,
     )
 

@@ -47,6 +47,7 @@ class FileOutcome:
     diff: str = ""
     messages: list[str] = field(default_factory=list)  # fixes not written, and why
     fixed_codes: dict[str, int] = field(default_factory=dict)  # fixes applied (or diffed), per rule
+    deps: dict[str, str] = field(default_factory=dict)  # other files whose summaries it read: path -> digest
 
 
 @dataclass
@@ -112,7 +113,9 @@ def run_on_bytes(job: Job, data: bytes, options: LintOptions) -> FileOutcome:
         findings = [problem] if problem and problem.code in options.codes else []
         return FileOutcome(job.path, findings, digest=content_digest(data))
     if job.mode == "check":
-        return FileOutcome(job.path, lint_source(source, options), digest=content_digest(data))
+        deps: dict[str, str] = {}
+        findings = lint_source(source, options, deps)
+        return FileOutcome(job.path, findings, digest=cache_digest(data, job.path, options), deps=deps)
     outcome = fix_source(source, options, job.unsafe)
     result = FileOutcome(job.path, outcome.findings, messages=[f"{job.path}: {m}" for m in outcome.problems])
     if outcome.applied == 0:
@@ -307,6 +310,7 @@ def run(
     named); ``roots``: the resolved checked paths, outside which no fix is written."""
     result = RunResult(files=len(paths))
     pending: list[Job] = []
+    current = _Digests()
     for path in paths:
         job = Job(path, mode, unsafe, path in special, roots)
         if cache is not None and mode == "check" and not is_notebook(path):
@@ -314,7 +318,7 @@ def run(
             if data is None:
                 result.findings += [problem] if problem and problem.code in options.codes else []
                 continue
-            cached = cache.get(content_digest(data), path)
+            cached = cache.get(cache_digest(data, path, options), path, current.matches)
             if cached is not None:
                 result.findings += cached
                 continue
@@ -353,10 +357,33 @@ def run(
         if outcome.diff:
             result.diffs.append(outcome.diff)
         if cache is not None and outcome.digest is not None and mode == "check":
-            cache.put(outcome.digest, outcome.findings)
+            cache.put(outcome.digest, outcome.findings, outcome.deps)
     result.findings.sort(key=lambda f: f.sort_key)
     result.diffs.sort()
     return result
+
+
+def cache_digest(data: bytes, path: str, options: LintOptions) -> str:
+    """The cache key of a file's findings: its bytes; with project analysis also its place (its
+    imports resolve from there), the summaries it read being checked separately (``_Digests``)."""
+    if options.project is None:
+        return content_digest(data)
+    return content_digest(data + b"\0" + os.path.abspath(path).encode("utf-8", "surrogateescape"))
+
+
+class _Digests:
+    """Content digests of the files a cached result read, computed once per run."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, str | None] = {}
+
+    def matches(self, path: str, digest: str) -> bool:
+        if path not in self._known:
+            try:
+                self._known[path] = content_digest(read_regular(path))
+            except OSError:
+                self._known[path] = None
+        return self._known[path] == digest
 
 
 def _size(path: str) -> int:

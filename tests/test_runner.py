@@ -91,9 +91,9 @@ def test_parallel_fix_mode(cwd: Path) -> None:
 def counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
 
-    def spy(source, options):  # type: ignore[no-untyped-def]
+    def spy(source, options, deps=None):  # type: ignore[no-untyped-def]
         calls.append(source.path)
-        return lint_source(source, options)
+        return lint_source(source, options, deps)
 
     monkeypatch.setattr(runner, "lint_source", spy)
     return calls

@@ -14,6 +14,7 @@ from initlint.rules.triggers import INIT, INIT_TRIGGER, remembered
 if TYPE_CHECKING:
     import libcst as cst
 
+    from initlint.project.summary import Location
     from initlint.semantic import SemanticModel
 
 
@@ -44,12 +45,20 @@ class FixSpec:
     edits: list[Edit]
 
 
+@dataclass(frozen=True)
+class Elsewhere:
+    """A related location in another file of the project (``where``: a project.summary.Location)."""
+
+    path: str
+    where: Location
+
+
 @dataclass
 class Report:
     node: cst.CSTNode
     message: str
     fix: FixSpec | None = None
-    related: list[tuple[cst.CSTNode, str]] = field(default_factory=list)
+    related: list[tuple[cst.CSTNode | Elsewhere, str]] = field(default_factory=list)
     severity: Severity | None = None  # overrides the rule's default
 
 
@@ -69,6 +78,9 @@ class Rule:
     name: ClassVar[str]
     summary: ClassVar[str]  # one line, for `initlint rules` and the README table
     severity: ClassVar[Severity] = "warning"
+    # The rule follows imports into other files of the project (semantic/remote.py): its prefilter
+    # also opens on calls that may enter another file's init code (engine.PROJECT_TRIGGER).
+    uses_project: ClassVar[bool] = False
     # A new rule is a bug rule unless it says otherwise; `default_enabled` must agree with the
     # tier (off exactly for OFF_BY_DEFAULT_TIERS: tests/test_config.py checks every rule).
     tier: ClassVar[Tier] = "bug"

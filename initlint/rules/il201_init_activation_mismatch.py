@@ -1,15 +1,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from initlint._lazy import cst
-from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
+from initlint.rules.base import Elsewhere, FixSpec, Invalid, Report, Rule, src
 from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.activations import activation_class, assumed_activation, contradicts, explicitly_named
 from initlint.semantic.chains import plain_edges
 from initlint.semantic.inits import InitSite
 from initlint.semantic.modules import Layer
+from initlint.semantic.remote import RemoteSite
+from initlint.semantic.schemes import Scheme
 
 _WHY = {
     "relu": "under {act} the second moment halves per layer, so a gain-1 init loses about half the variance at "
@@ -28,6 +31,7 @@ class InitActivationMismatch(Rule):
     # An activation: "lu"/"LU" covers relu, gelu, silu, elu and their module names.
     triggers = (INIT_TRIGGER, r"lu|LU|tanh|Tanh|sigmoid|Sigmoid|mish|Mish|softplus|Softplus|swish")
     uses_init_aliases = True
+    uses_project = True
 
     VALID = (
         # Kaiming before ReLU: the matching scheme.
@@ -185,7 +189,12 @@ class InitActivationMismatch(Rule):
                     mismatched[id(layer)] = (site, layer, follower.activation or "")
             if found:
                 per_site.append((site, found))
-        fed = _fed_by_mismatch(model, mismatched) if per_site else set()
+        per_remote = self._remote_mismatches(model, mismatched)
+        fed = _fed_by_mismatch(model, mismatched) if per_site or per_remote else set()
+        for remote, found in per_remote:
+            # Never explicitly named here (the call is elsewhere): the mismatch must compound.
+            if any(_compounds(model, layer, mismatched, fed) for layer, _ in found):
+                yield _remote_report(model, remote, found)
         for site, found in per_site:
             named = explicitly_named(site)
             if named:
@@ -194,6 +203,28 @@ class InitActivationMismatch(Rule):
                 firing = [(layer, act) for layer, act in found if _compounds(model, layer, mismatched, fed)]
             if firing:
                 yield self._report(model, site, found)
+
+    def _remote_mismatches(
+        self, model: SemanticModel, mismatched: dict[int, tuple[object, Layer, str]]
+    ) -> list[tuple[RemoteSite, list[tuple[Layer, str]]]]:
+        """Inits of other files of the project (``self.apply(init_fn)``) whose scheme contradicts
+        the activation after the layers of this file they reach."""
+        out = []
+        for remote in model.remote_init_sites:
+            if remote.effect.attr != "weight":
+                continue
+            assumed = assumed_activation(_SchemeOnly(remote.effect.scheme))  # type: ignore[arg-type]
+            found = []
+            for layer in remote.layers:
+                follower = model.dataflow.follower(layer)
+                if follower is None or follower.kind != "activation":
+                    continue
+                if contradicts(assumed, activation_class(follower.activation), False):
+                    found.append((layer, follower.activation or ""))
+                    mismatched.setdefault(id(layer), (remote, layer, follower.activation or ""))
+            if found:
+                out.append((remote, found))
+        return out
 
     def _report(self, model: SemanticModel, site: InitSite, found: list[tuple[Layer, str]]) -> Report:
         function = site.function
@@ -224,6 +255,40 @@ class InitActivationMismatch(Rule):
                 related.append((follower.node, f"{follower.activation} after {layer.path}"))
         fix = _fix(model, site, found)
         return Report(site.call, message, fix, related=related)
+
+
+@dataclass(frozen=True)
+class _SchemeOnly:
+    """What ``assumed_activation`` reads of a site, for an init written in another file."""
+
+    scheme: Scheme
+    arguments: tuple[()] = ()
+
+
+def _remote_report(model: SemanticModel, remote: RemoteSite, found: list[tuple[Layer, str]]) -> Report:
+    effect = remote.effect
+    first = effect.origins[0]
+    assumed = assumed_activation(_SchemeOnly(effect.scheme))  # type: ignore[arg-type]
+    activations = sorted({act for _, act in found})
+    act_text = "/".join(activations)
+    actual = activation_class(activations[0])
+    names = ", ".join(layer.path for layer, _ in found)
+    why = _WHY.get(actual or "", "").format(act=act_text)
+    chain = " <- ".join(f"{o.path.rsplit('/', 1)[-1]}:{o.where.line}" for o in effect.origins)
+    message = (
+        f"{remote.function} initializes {names} in another file ({first.where.text} at {chain}); that scheme "
+        f"assumes a {assumed} activation, but {'they feed' if len(found) > 1 else 'it feeds'} {act_text}; {why}. "
+        f"Use {_suggestion(actual, activations[0])} there"
+    )
+    related: list[tuple[cst.CSTNode | Elsewhere, str]] = [
+        (Elsewhere(origin.path, origin.where), origin.message) for origin in effect.origins
+    ]
+    for layer, _ in found:
+        related.append((layer.call, f"{layer.path} = {layer.type_name}(...)"))
+        follower = model.dataflow.follower(layer)
+        if follower is not None and follower.node is not None:
+            related.append((follower.node, f"{follower.activation} after {layer.path}"))
+    return Report(remote.call, message, None, related=related)
 
 
 def _compounds(

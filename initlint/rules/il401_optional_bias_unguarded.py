@@ -4,19 +4,23 @@ from collections.abc import Iterator
 
 from initlint._lazy import cst
 from initlint.finding import Edit
-from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
+from initlint.rules.base import Elsewhere, FixSpec, Invalid, Report, Rule, src
 from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.inits import APPLIED_BY_CONVENTION, InitSite
 from initlint.semantic.modules import Layer, ModuleClass
-from initlint.semantic.structure import AFFINE_NORMS, OPTIONAL_BIAS, bias_state, fully_known, referenced_function
-from initlint.semantic.values import evaluate
+from initlint.semantic.structure import (
+    AFFINE_NORMS,
+    INSTANCE_NORMS,
+    OPTIONAL_BIAS,
+    bias_state,
+    constructor_disables_bias,
+    fully_known,
+    referenced_function,
+)
 
-_INSTANCE_NORMS = frozenset({"InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"})
-_AFFINE_POSITION = 3  # InstanceNorm2d(num_features, eps, momentum, affine, ...)
-_NORMS = frozenset(AFFINE_NORMS) | _INSTANCE_NORMS
+_NORMS = frozenset(AFFINE_NORMS) | INSTANCE_NORMS
 _ITERATORS = frozenset({"modules", "children", "named_modules", "named_children"})
-_DISABLING = {"bias": False, "affine": False, "elementwise_affine": False}
 
 
 class OptionalBiasUnguarded(Rule):
@@ -27,6 +31,7 @@ class OptionalBiasUnguarded(Rule):
     fix_applicability = "safe"
     triggers = (r"bias", INIT_TRIGGER)
     uses_init_aliases = True
+    uses_project = True
 
     VALID = (
         src("""
@@ -215,6 +220,63 @@ class OptionalBiasUnguarded(Rule):
             report = self._direct(model, site) if site.dispatch is None else self._dispatched(model, site, disabled)
             if report is not None:
                 yield report
+        yield from self._from_other_files(model)
+
+    # -- `self.apply(init_fn)` with init_fn in another file, writing `m.bias` unguarded ------------
+    def _from_other_files(self, model: SemanticModel) -> Iterator[Report]:
+        for remote in model.remote_init_sites:
+            effect = remote.effect
+            if effect.attr != "bias" or effect.guarded:
+                continue
+            for layer in remote.layers:
+                if _optional(layer.type_name) and _state(model, layer) is False:
+                    origin = effect.origins[0]
+                    line = model.range_of(layer.call).start.line
+                    name = origin.path.rsplit("/", 1)[-1]
+                    yield Report(
+                        remote.call,
+                        f"`{remote.function}` initializes the bias of every layer it reaches (`{origin.where.text}`, "
+                        f"{name}:{origin.where.line}), but `self.{layer.path}` is built without a bias (line {line}): "
+                        f"there the bias is None and the init raises AttributeError; guard it there with "
+                        f"`if m.bias is not None:`",
+                        related=[
+                            (Elsewhere(origin.path, origin.where), "the unguarded bias init"),
+                            (layer.call, f"`self.{layer.path}` is built without a bias here"),
+                        ],
+                        severity="error",
+                    )
+                    break
+
+    def _remote_layers(self, model: SemanticModel, site: InitSite) -> Report | None:
+        """This file's init function, applied to a module built in another file of the project
+        (``net = Net(); net.apply(init)``) that has a layer of a reached type without a bias."""
+        view = model.project
+        if view is None:
+            return None
+        reached = view.remote_receivers(site)
+        dispatch = site.dispatch
+        assert dispatch is not None
+        for _, layers in reached or []:
+            for remote in layers:
+                type_name = remote.layer.type_name
+                if not remote.layer.torch_layer or not remote.layer.no_bias or not _optional(type_name):
+                    continue
+                if dispatch.types is not None and type_name not in dispatch.types:
+                    continue
+                if dispatch.name_contains is not None and dispatch.name_contains not in type_name:
+                    continue
+                variable = model.code(site.target)
+                name = str(remote.path).rsplit("/", 1)[-1]
+                return Report(
+                    site.call,
+                    f"`{_short(model.code(site.call))}` initializes `{variable}` of every layer it reaches, but "
+                    f"`{remote.qualified_path}` is built without a bias in another file ({name}:"
+                    f"{remote.layer.where.line}): there `{variable}` is None and the init raises AttributeError; "
+                    f"guard it with `if {variable} is not None:`",
+                    _fix(model, site),
+                    related=[(Elsewhere(str(remote.path), remote.layer.where), "a layer without a bias")],
+                )
+        return None
 
     # -- `nn.init.zeros_(self.conv.bias)` where self.conv has bias=False ---------------------------
     def _direct(self, model: SemanticModel, site: InitSite) -> Report | None:
@@ -247,6 +309,9 @@ class OptionalBiasUnguarded(Rule):
             for layer in site.layers:
                 if _optional(layer.type_name) and _state(model, layer) is False:
                     return self._report(model, site, f"`self.{layer.path}` is built without a bias", layer.call)
+        elsewhere = self._remote_layers(model, site)
+        if elsewhere is not None:
+            return elsewhere
         if _receivers_known(model, site):
             return None
         possible = _possible_types(site)
@@ -276,25 +341,9 @@ def _state(model: SemanticModel, layer: Layer) -> bool | None:
     state = bias_state(layer)
     if state is not False:
         return state
-    if _disables(model, layer.type_name, layer.call):
+    if constructor_disables_bias(model, layer.type_name, layer.call):
         return False
     return None
-
-
-def _disables(model: SemanticModel, type_name: str, call: cst.Call) -> bool:
-    """The constructor call itself says there is no bias: a literal False, or an InstanceNorm
-    that leaves affine at its default of False."""
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value in _DISABLING:
-            if evaluate(model, arg.value) is False:
-                return True
-    if type_name in _INSTANCE_NORMS:
-        if any(arg.star for arg in call.args):
-            return False
-        positional = [arg for arg in call.args if arg.keyword is None]
-        named = {arg.keyword.value for arg in call.args if arg.keyword is not None}
-        return len(positional) <= _AFFINE_POSITION and "affine" not in named
-    return False
 
 
 def _conditions_read(model: SemanticModel, site: InitSite) -> bool:
@@ -363,7 +412,7 @@ def _disabled_types(model: SemanticModel) -> dict[str, cst.Call]:
         type_name = qualified.rsplit(".", 1)[1]
         if type_name not in OPTIONAL_BIAS and type_name not in _NORMS:
             continue
-        if _disables(model, type_name, call):
+        if constructor_disables_bias(model, type_name, call):
             found.setdefault(type_name, call)
     return found
 

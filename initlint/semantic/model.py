@@ -22,10 +22,12 @@ from initlint.finding import Edit
 if TYPE_CHECKING:
     from libcst.metadata import CodeRange
 
+    from initlint.project.index import ProjectIndex
     from initlint.semantic.dataflow import Dataflow
     from initlint.semantic.inits import InitSite
     from initlint.semantic.instances import InstanceIndex
     from initlint.semantic.modules import ModuleClass
+    from initlint.semantic.remote import ProjectView, RemoteSite
     from initlint.semantic.reparam import Reparametrization
 from initlint.semantic.core import is_string, target_names
 from initlint.semantic.imports import ImportTable, dotted
@@ -52,10 +54,17 @@ def _comments(code: str) -> list[str] | None:
 
 
 class SemanticModel:
-    def __init__(self, source: SourceFile, module: cst.Module, init_aliases: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        source: SourceFile,
+        module: cst.Module,
+        init_aliases: dict[str, str] | None = None,
+        project: ProjectIndex | None = None,
+    ) -> None:
         self.source = source
         self.module = module
         self.init_aliases = init_aliases or {}
+        self.project_index = project  # the other files of the project, read through `project`
         self._by_type, self.parent, self._order = index_tree(module)
         self.imports = self._build_imports()
 
@@ -178,6 +187,35 @@ class SemanticModel:
 
         return InstanceIndex(self)
 
+    @cached_property
+    def project(self) -> ProjectView | None:
+        """This file's view of the other files of its project; None when checked on its own."""
+        if self.project_index is None:
+            return None
+        from initlint.semantic.remote import ProjectView
+
+        return ProjectView(self, self.project_index)
+
+    @cached_property
+    def remote_init_sites(self) -> list[RemoteSite]:
+        """Inits written in other files of the project that reach this file's layers."""
+        view = self.project
+        return [] if view is None else view.remote_sites()
+
+    @cached_property
+    def _wrapper_aliases(self) -> dict[str, str]:
+        """This file's functions that call one nn.init function with their own parameters, in
+        its order (``def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0)``)."""
+        from initlint.project.wrappers import passthrough_alias
+
+        aliases = {}
+        for statement in self.module.body:
+            if isinstance(statement, cst.FunctionDef):
+                alias = passthrough_alias(self, statement)
+                if alias is not None:
+                    aliases[statement.name.value] = alias
+        return aliases
+
     def class_of(self, node: cst.CSTNode) -> ModuleClass | None:
         """The nn.Module class whose body holds ``node``."""
         for ancestor in self.ancestors(node):
@@ -244,8 +282,24 @@ class SemanticModel:
         name in ``torch.nn.init`` (``"normal_"``); else None."""
         qualified = self.qualified_name(func)
         if qualified is None:
-            return self._assigned_init_function(func)
-        return self._imported_init_function(qualified)
+            return self._assigned_init_function(func) or self._wrapper_alias(func)
+        return self._imported_init_function(qualified) or self._remote_alias(func, qualified)
+
+    def _wrapper_alias(self, func: cst.BaseExpression) -> str | None:
+        if not isinstance(func, cst.Name) or not _INIT_WORD.search(self.source.text):
+            return None
+        alias = self._wrapper_aliases.get(func.value)
+        if alias is None or self.imports.bindings.get(func.value) is not None:
+            return None
+        definitions = [d for d in self.nodes(cst.FunctionDef) if d.name.value == func.value]
+        return alias if len(definitions) == 1 else None
+
+    def _remote_alias(self, func: cst.BaseExpression, qualified: str) -> str | None:
+        if self.project_index is None or qualified.startswith(("torch.", "numpy.", "math.")):
+            return None
+        view = self.project
+        remote = view.function(func) if view is not None else None
+        return remote.function.alias_of if remote is not None else None
 
     def _imported_init_function(self, qualified: str | None) -> str | None:
         if qualified is None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from initlint._lazy import cst
 from initlint.semantic.modules import Layer, ModuleClass
+from initlint.semantic.values import evaluate
 
 if TYPE_CHECKING:
     from initlint.semantic.model import SemanticModel
@@ -244,3 +245,24 @@ def _flag(layer: Layer, name: str, *, default: bool) -> bool | None:
         if len(positional) >= (3 if layer.type_name == "Linear" else 4):
             return None  # passed positionally, not a constant
     return default
+
+
+INSTANCE_NORMS = frozenset({"InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"})
+_AFFINE_POSITION = 3  # InstanceNorm2d(num_features, eps, momentum, affine, ...)
+_DISABLING_ARGUMENTS = frozenset({"bias", "affine", "elementwise_affine"})
+
+
+def constructor_disables_bias(model: SemanticModel, type_name: str, call: cst.Call) -> bool:
+    """The constructor call itself says there is no bias: a literal False, or an InstanceNorm
+    that leaves affine at its default of False."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in _DISABLING_ARGUMENTS:
+            if evaluate(model, arg.value) is False:
+                return True
+    if type_name in INSTANCE_NORMS:
+        if any(arg.star for arg in call.args):
+            return False
+        positional = [arg for arg in call.args if arg.keyword is None]
+        named = {arg.keyword.value for arg in call.args if arg.keyword is not None}
+        return len(positional) <= _AFFINE_POSITION and "affine" not in named
+    return False

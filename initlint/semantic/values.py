@@ -170,9 +170,10 @@ def _evaluate(model: SemanticModel, node: cst.BaseExpression, names: dict[str, o
     if isinstance(node, cst.Call):
         qualified = model.qualified_name(node.func)
         args = [a for a in node.args if a.keyword is None and not a.star]
-        if qualified and qualified.startswith("math.") and qualified[5:] in _MATH and len(args) == 1:
+        module, _, function = (qualified or "").partition(".")
+        if module in ("math", "numpy") and function in _MATH and len(args) == 1:  # np.sqrt of a number too
             value = _evaluate(model, args[0].value, names, depth + 1)
-            return bounded(_MATH[qualified[5:]](value)) if _number(value) else UNKNOWN  # type: ignore[arg-type]
+            return bounded(_MATH[function](value)) if _number(value) else UNKNOWN  # type: ignore[arg-type]
         if qualified in ("torch.nn.init.calculate_gain",) or model.init_function(node.func) == "calculate_gain":
             return calculate_gain_value(model, node, names)
         if qualified in ("float", "int") or (isinstance(node.func, cst.Name) and node.func.value in ("float", "int")):

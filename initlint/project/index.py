@@ -1,0 +1,208 @@
+"""The project index: file summaries, found by module name, built on demand and cached.
+
+A summary is built the first time a file is asked about (parse, semantic model, extract) and kept
+in memory for the run and on disk by the hash of the file's bytes, so the index of an unchanged
+project is read, not rebuilt. Every summary a file's check reads is recorded as a dependency (path
+and content hash): the cache key of that file's findings includes them, so a change in ``utils.py``
+re-checks the files whose verdicts read it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from initlint.project.summary import FileSummary
+
+_MAX_FILE_BYTES = 2_000_000  # a generated file that large holds no init code worth following
+_SOURCE_FOLDERS = ("", "src", "lib")
+_PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    """What a worker needs to open the index (picklable): the project root and the cache folder."""
+
+    root: str
+    cache_dir: str | None = None
+    init_aliases: tuple[tuple[str, str], ...] = ()
+
+
+def find_root(paths: list[str]) -> Path:
+    """The folder of the nearest pyproject.toml / setup.cfg / setup.py / .git above the common
+    folder of ``paths``; that common folder when there is none."""
+    resolved = [Path(p).resolve() for p in paths] or [Path.cwd()]
+    folders = [p if p.is_dir() else p.parent for p in resolved]
+    common = Path(os.path.commonpath([str(f) for f in folders]))
+    for folder in (common, *common.parents):
+        if any((folder / marker).exists() for marker in _PROJECT_MARKERS):
+            return folder
+    return common
+
+
+@dataclass
+class Loaded:
+    path: Path
+    digest: str
+    summary: FileSummary | None  # None: unreadable or not Python
+
+
+class ProjectIndex:
+    def __init__(self, spec: ProjectSpec) -> None:
+        self.spec = spec
+        self.root = Path(spec.root)
+        self._loaded: dict[Path, Loaded] = {}
+        self._building: set[Path] = set()
+        self.read: dict[str, str] = {}  # path -> content digest of every summary read (dependencies)
+
+    # -- finding files ------------------------------------------------------------------------------
+    def module_file(self, module: str, importer: Path | None) -> Path | None:
+        """The file of module ``module`` ("a.b", or ".b" / "..a.b" relative to ``importer``)."""
+        level = len(module) - len(module.lstrip("."))
+        parts = [p for p in module.lstrip(".").split(".") if p]
+        if level:
+            if importer is None:
+                return None
+            base = importer.parent
+            for _ in range(level - 1):
+                base = base.parent
+            return self._file_at(base, parts)
+        if not parts:
+            return None
+        for base in self._search_folders(importer):
+            found = self._file_at(base, parts)
+            if found is not None:
+                return found
+        return None
+
+    def _search_folders(self, importer: Path | None) -> list[Path]:
+        """Where an absolute import may be found: the importer's folder and its parents up to the
+        root (scripts import their neighbours; packages sit at some depth), then src/ and lib/."""
+        folders: list[Path] = []
+        if importer is not None:
+            folder = importer.parent
+            while True:
+                folders.append(folder)
+                if folder == self.root or self.root not in folder.parents:
+                    break
+                folder = folder.parent
+        for name in _SOURCE_FOLDERS:
+            candidate = self.root / name if name else self.root
+            if candidate not in folders:
+                folders.append(candidate)
+        return folders
+
+    def _file_at(self, base: Path, parts: list[str]) -> Path | None:
+        if not parts:
+            init = base / "__init__.py"
+            return init if init.is_file() else None
+        module = base.joinpath(*parts)
+        for candidate in (module.with_name(module.name + ".py"), module / "__init__.py"):
+            if candidate.is_file() and self._inside(candidate):
+                return candidate
+        return None
+
+    def _inside(self, path: Path) -> bool:
+        try:
+            path.resolve().relative_to(self.root)
+        except (ValueError, OSError):
+            return False
+        return True
+
+    # -- summaries ------------------------------------------------------------------------------------
+    def summary(self, path: Path) -> FileSummary | None:
+        path = Path(os.path.abspath(path))
+        loaded = self._loaded.get(path)
+        if loaded is None:
+            if path in self._building:
+                return None  # an import cycle: the file being summarized asks about itself
+            self._building.add(path)
+            try:
+                loaded = self._load(path)
+            finally:
+                self._building.discard(path)
+            self._loaded[path] = loaded
+        self.read[str(path)] = loaded.digest
+        return loaded.summary
+
+    def _load(self, path: Path) -> Loaded:
+        from initlint.cache import content_digest
+
+        try:
+            if path.stat().st_size > _MAX_FILE_BYTES:
+                return Loaded(path, "too-large", None)
+            data = path.read_bytes()
+        except OSError:
+            return Loaded(path, "unreadable", None)
+        digest = content_digest(data)
+        cached = self._cached(digest)
+        if cached is not None:
+            return Loaded(path, digest, cached)
+        summary = self._build(path, data)
+        if summary is not None:
+            self._store(digest, summary)
+        return Loaded(path, digest, summary)
+
+    def _build(self, path: Path, data: bytes) -> FileSummary | None:
+        from initlint._lazy import cst
+        from initlint.engine import ANALYSIS_RECURSION_LIMIT, _recursion_limit
+        from initlint.project.summary import summarize
+        from initlint.semantic.model import SemanticModel
+        from initlint.source import SourceFile
+
+        try:
+            source = SourceFile.from_bytes(str(path), data)
+            module = cst.parse_module(source.text)
+            with _recursion_limit(ANALYSIS_RECURSION_LIMIT):
+                model = SemanticModel(source, module, dict(self.spec.init_aliases), project=self)
+                return summarize(model)
+        except Exception:  # an unreadable or unparsable neighbour only means less is known
+            return None
+
+    # -- the disk cache ---------------------------------------------------------------------------------
+    def _cache_file(self, digest: str) -> Path | None:
+        if self.spec.cache_dir is None:
+            return None
+        from initlint.cache import configuration_key
+
+        key = configuration_key(["summary", *(f"{a}={b}" for a, b in self.spec.init_aliases)])
+        return Path(self.spec.cache_dir) / "summaries" / key / f"{digest}.json"
+
+    def _cached(self, digest: str) -> FileSummary | None:
+        target = self._cache_file(digest)
+        if target is None:
+            return None
+        try:
+            return FileSummary.from_json(json.loads(target.read_bytes()))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            with contextlib.suppress(OSError):
+                target.unlink()
+            return None
+
+    def _store(self, digest: str, summary: FileSummary) -> None:
+        target = self._cache_file(digest)
+        if target is None:
+            return
+        from initlint.cache import _atomic_write
+
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_write(target, json.dumps(summary.to_json(), separators=(",", ":")).encode())
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+
+
+_OPEN: dict[ProjectSpec, ProjectIndex] = {}
+
+
+def open_index(spec: ProjectSpec) -> ProjectIndex:
+    """The index of ``spec`` for this process (workers keep theirs across files)."""
+    index = _OPEN.get(spec)
+    if index is None:
+        index = _OPEN[spec] = ProjectIndex(spec)
+    return index

@@ -1,0 +1,425 @@
+"""The project seen from one file: what an imported name is in another file of the project, and the
+init effects that reach this file's layers from there (and this file's inits that reach layers built
+there).
+
+Everything here reads file summaries through the project index (``initlint.project``); nothing
+re-parses another file. Every answer is a subset of the truth: a name that does not resolve, a
+dynamic module, a chain deeper than a few hops, all give nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from initlint._lazy import cst
+from initlint.semantic.imports import dotted
+from initlint.semantic.schemes import Scheme
+
+if TYPE_CHECKING:
+    from initlint.project.index import ProjectIndex
+    from initlint.project.summary import ClassSummary, FileSummary, FunctionSummary, LayerSummary, Location
+    from initlint.semantic.inits import InitSite
+    from initlint.semantic.model import SemanticModel
+    from initlint.semantic.modules import Layer
+
+_MAX_HOPS = 6
+_RETURNS_SELF = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "train", "eval", "to_empty"})
+
+
+@dataclass(frozen=True)
+class Origin:
+    """A place in another file of the project."""
+
+    path: str
+    where: Location
+    message: str
+
+
+@dataclass(frozen=True)
+class RemoteFunction:
+    path: Path
+    file: FileSummary
+    function: FunctionSummary
+
+
+@dataclass(frozen=True)
+class RemoteClass:
+    path: Path
+    file: FileSummary
+    cls: ClassSummary
+
+
+@dataclass(frozen=True)
+class RemoteLayer:
+    """A layer built in another file: its summary and where it is."""
+
+    path: Path
+    layer: LayerSummary
+    prefix: str  # attribute path from the module the receiver denotes
+
+    @property
+    def qualified_path(self) -> str:
+        return f"{self.prefix}.{self.layer.path}" if self.prefix else self.layer.path
+
+
+@dataclass(frozen=True)
+class ReachedEffect:
+    """An init effect of a function of another file, followed through its forwards."""
+
+    attr: str
+    scope: str
+    scheme: Scheme
+    types: tuple[str, ...] | None
+    name_contains: str | None
+    guarded: bool
+    origins: tuple[Origin, ...]  # the init call first, then each hop back towards the caller
+
+
+@dataclass(eq=False)
+class RemoteSite:
+    """An init of another file that reaches layers of this file: ``call`` is where it enters this
+    file (``net.apply(weights_init)``, ``init_weights(self)``)."""
+
+    call: cst.Call
+    function: str  # the function called here, as written
+    effect: ReachedEffect
+    layers: list[Layer] = field(default_factory=list)
+
+
+class ProjectView:
+    def __init__(self, model: SemanticModel, index: ProjectIndex) -> None:
+        self.model = model
+        self.index = index
+        self.path = Path(model.source.path).resolve()
+
+    # -- names ----------------------------------------------------------------------------------------
+    def qualified(self, node: cst.BaseExpression) -> tuple[str, Path] | None:
+        """The import path of a name of this file (``pkg.mod.fn``, ``.mod.fn``) and the file it is
+        relative to; None for names this file binds itself."""
+        name = dotted(node)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        target = self.model.imports.resolve_name(head)
+        if target is None:
+            return None
+        return (f"{target}.{rest}" if rest else target), self.path
+
+    def function(self, node: cst.BaseExpression) -> RemoteFunction | None:
+        found = self.qualified(node)
+        if found is None:
+            star = self._star_lookup(node)
+            return star if isinstance(star, RemoteFunction) else None
+        resolved = self.lookup(*found)
+        return resolved if isinstance(resolved, RemoteFunction) else None
+
+    def class_(self, node: cst.BaseExpression) -> RemoteClass | None:
+        found = self.qualified(node)
+        if found is None:
+            star = self._star_lookup(node)
+            return star if isinstance(star, RemoteClass) else None
+        resolved = self.lookup(*found)
+        return resolved if isinstance(resolved, RemoteClass) else None
+
+    def _star_lookup(self, node: cst.BaseExpression) -> RemoteFunction | RemoteClass | None:
+        """A free name of a file with ``from m import *``: the one star module that defines it."""
+        if not isinstance(node, cst.Name) or not self.model.imports.star_import:
+            return None
+        if not self.model.imports.is_free(node.value):
+            return None
+        found = [self._in_module(module, node.value, self.path, 0) for module in self.star_modules()]
+        hits = [f for f in found if f is not None]
+        return hits[0] if len(hits) == 1 else None
+
+    def star_modules(self) -> list[str]:
+        out = []
+        for statement in self.model.imports.import_nodes:
+            if isinstance(statement, cst.ImportFrom) and isinstance(statement.names, cst.ImportStar):
+                module = dotted(statement.module) if statement.module is not None else ""
+                if module is not None:
+                    out.append("." * len(statement.relative) + module)
+        return out
+
+    def lookup(self, qualified: str, importer: Path, hops: int = 0) -> RemoteFunction | RemoteClass | None:
+        """``pkg.mod.name`` (or ``.mod.name``) to the function or class of the project it names,
+        through re-exports (``from .impl import name`` in ``__init__.py``) and star imports."""
+        if hops > _MAX_HOPS:
+            return None
+        level = len(qualified) - len(qualified.lstrip("."))
+        module_rest, _, name = qualified[level:].rpartition(".")
+        module = "." * level + module_rest
+        if not name or not module:
+            return None
+        return self._in_module(module, name, importer, hops)
+
+    def _in_module(self, module: str, name: str, importer: Path, hops: int) -> RemoteFunction | RemoteClass | None:
+        if hops > _MAX_HOPS:
+            return None
+        path = self.index.module_file(module, importer)
+        if path is None:
+            return None
+        summary = self.index.summary(path)
+        if summary is None:
+            return None
+        if name in summary.functions:
+            return RemoteFunction(path, summary, summary.functions[name])
+        if name in summary.classes:
+            return RemoteClass(path, summary, summary.classes[name])
+        target = summary.imports.get(name)
+        if target is not None:
+            return self.lookup(target, path, hops + 1)
+        if name not in summary.names:
+            for star in summary.star_imports:
+                found = self._in_module(star, name, path, hops + 1)
+                if found is not None:
+                    return found
+        return None
+
+    def provides(self, module: str, name: str, importer: Path, star: bool, hops: int = 0) -> bool | None:
+        """Whether ``from module import name`` (``star``: ``from module import *``) binds ``name``:
+        True, False, or None when the module is not a readable file of the project or may define
+        names dynamically."""
+        if hops > _MAX_HOPS:
+            return None
+        path = self.index.module_file(module, importer)
+        if path is None:
+            return None
+        summary = self.index.summary(path)
+        if summary is None or summary.dynamic:
+            return None
+        if star and summary.exports is not None:
+            if name not in summary.exports:
+                return False
+            star = False  # listed in __all__: then it must exist as for an explicit import
+        if name in summary.names and not (star and name.startswith("_")):
+            return True
+        if not star and path.name == "__init__.py" and self.index.module_file(f".{name}", path) is not None:
+            return True  # a submodule of the package
+        undecided = False
+        for inner in summary.star_imports:
+            provided = self.provides(inner, name, path, True, hops + 1)
+            if provided:
+                return True
+            undecided |= provided is None
+        return None if undecided else False
+
+    # -- effects of a function of another file --------------------------------------------------------
+    def effects(self, remote: RemoteFunction, param: str, hops: int = 0) -> list[ReachedEffect]:
+        """The init effects ``remote`` has on (the modules of) its parameter ``param``."""
+        if hops > _MAX_HOPS:
+            return []
+        out: list[ReachedEffect] = []
+        path = str(remote.path)
+        for effect in remote.function.effects:
+            if effect.param != param:
+                continue
+            origin = Origin(path, effect.where, f"{remote.function.name}: {effect.where.text}")
+            out.append(ReachedEffect(
+                effect.attr, effect.scope, Scheme(**effect.scheme), effect.types, effect.name_contains,
+                effect.guarded, (origin,),
+            ))  # fmt: skip
+        for forward in remote.function.forwards:
+            if forward.param != param:
+                continue
+            callee = self._callee(remote, forward.callee)
+            if callee is None:
+                continue
+            hop = Origin(path, forward.where, f"{remote.function.name}: {forward.where.text}")
+            if forward.kind == "tensor":
+                scheme = callee.function.tensor_scheme
+                if scheme is None or forward.attr is None:
+                    continue
+                origin = Origin(str(callee.path), callee.function.where, f"{callee.function.name} (init of its tensor)")
+                out.append(ReachedEffect(
+                    forward.attr, forward.scope, Scheme(**scheme), forward.types, forward.name_contains,
+                    forward.guarded, (origin, hop),
+                ))  # fmt: skip
+                continue
+            position = 0 if forward.kind == "apply" else forward.position
+            if position >= len(callee.function.params):
+                continue
+            for inner in self.effects(callee, callee.function.params[position], hops + 1):
+                scope = "modules" if "modules" in (forward.scope, inner.scope) or forward.kind == "apply" else "self"
+                out.append(ReachedEffect(
+                    inner.attr, scope, inner.scheme, _meet(forward.types, inner.types),
+                    inner.name_contains or forward.name_contains, inner.guarded or forward.guarded,
+                    (*inner.origins, hop),
+                ))  # fmt: skip
+        return out
+
+    def _callee(self, remote: RemoteFunction, written: str) -> RemoteFunction | None:
+        head, _, rest = written.partition(".")
+        if not rest and head in remote.file.functions and head not in remote.file.imports:
+            return RemoteFunction(remote.path, remote.file, remote.file.functions[head])
+        target = remote.file.imports.get(head)
+        if target is None:
+            return None
+        found = self.lookup(f"{target}.{rest}" if rest else target, remote.path)
+        return found if isinstance(found, RemoteFunction) else None
+
+    # -- this file's calls into other files -----------------------------------------------------------
+    def remote_sites(self) -> list[RemoteSite]:
+        """Inits of other files that reach this file's layers: ``X.apply(fn)`` and ``fn(X)`` with
+        ``fn`` a function of another file of the project."""
+        from initlint.semantic.inits import Dispatch, _narrow
+        from initlint.semantic.receivers import receivers, subtree
+
+        model = self.model
+        found = receivers(model)
+        sites: list[RemoteSite] = []
+        for call in model.nodes(cst.Call):
+            for remote, param, argument in self._entries(call):
+                values = found.values(argument, call)
+                if not values:
+                    continue
+                for effect in self.effects(remote, param):
+                    layers: list[Layer] = []
+                    for value in values:
+                        if effect.scope == "modules" or _is_apply(call):
+                            layers += subtree(value)
+                        elif not hasattr(value, "all_layers"):
+                            layers.append(value)  # type: ignore[arg-type]
+                    dispatch = Dispatch(types=effect.types, name_contains=effect.name_contains)
+                    narrowed = _narrow(layers, dispatch)
+                    if narrowed:
+                        sites.append(RemoteSite(call, dotted(_function_node(call)) or "", effect, narrowed))
+        return sites
+
+    def _entries(self, call: cst.Call) -> Iterator[tuple[RemoteFunction, str, cst.BaseExpression]]:
+        func = call.func
+        if _is_apply(call):
+            remote = self.function(call.args[0].value)
+            if remote is not None and remote.function.params:
+                yield remote, remote.function.params[0], func.value  # type: ignore[attr-defined]
+            return
+        if not isinstance(func, (cst.Name, cst.Attribute)):
+            return
+        if isinstance(func, cst.Attribute) and not isinstance(func.value, (cst.Name, cst.Attribute)):
+            return
+        remote = self.function(func)
+        if remote is None:
+            return
+        for position, arg in enumerate(call.args):
+            if arg.star:
+                return
+            if arg.keyword is not None:
+                name = arg.keyword.value
+                if name in remote.function.params:
+                    yield remote, name, arg.value
+            elif position < len(remote.function.params):
+                yield remote, remote.function.params[position], arg.value
+
+    # -- layers built in another file -------------------------------------------------------------------
+    def receiver_classes(self, node: cst.BaseExpression, context: cst.CSTNode) -> list[RemoteClass]:
+        """The classes of other files ``node`` is an instance of: ``Net(...)``, a name bound once to
+        one (``net = Net().to(device)``)."""
+        from initlint.semantic.instances import local_bindings
+
+        model = self.model
+        node = _strip_self_returning(node)
+        if isinstance(node, cst.Call):
+            remote = self.class_(node.func) if isinstance(node.func, (cst.Name, cst.Attribute)) else None
+            return [remote] if remote is not None else []
+        if not isinstance(node, cst.Name) or model.imports.resolve_name(node.value) is not None:
+            return []
+        scope = model.enclosing(context, cst.FunctionDef)
+        for holder in (scope, model.module):
+            if holder is None:
+                continue
+            values = local_bindings(model, holder, node.value)
+            if values is None:
+                return []
+            if values:
+                out: list[RemoteClass] = []
+                for value in values:
+                    value = _strip_self_returning(value)
+                    if not isinstance(value, cst.Call) or not isinstance(value.func, (cst.Name, cst.Attribute)):
+                        return []
+                    remote = self.class_(value.func)
+                    if remote is None:
+                        return []
+                    out.append(remote)
+                return out
+        return []
+
+    def layers_of(self, remote: RemoteClass, prefix: str = "", hops: int = 0) -> list[RemoteLayer] | None:
+        """Every layer an instance of ``remote`` holds, through custom submodules of the project;
+        None when some submodule or base is not known (then a rule cannot claim "every")."""
+        if hops > _MAX_HOPS or remote.cls.opaque:
+            return None
+        out: list[RemoteLayer] = []
+        for base in remote.cls.bases:
+            if base in ("nn.Module", "torch.nn.Module", "Module"):
+                continue
+            return None  # fields a base class builds are not in this summary
+        for layer in remote.cls.layers:
+            if layer.torch_layer:
+                out.append(RemoteLayer(remote.path, layer, prefix))
+                continue
+            inner = self._class_in(remote, layer.type_name)
+            if inner is None:
+                return None
+            nested = self.layers_of(inner, f"{prefix}.{layer.path}" if prefix else layer.path, hops + 1)
+            if nested is None:
+                return None
+            out += nested
+        return out
+
+    def _class_in(self, remote: RemoteClass, written: str) -> RemoteClass | None:
+        if written in remote.file.classes:
+            return RemoteClass(remote.path, remote.file, remote.file.classes[written])
+        head, _, rest = written.partition(".")
+        target = remote.file.imports.get(head)
+        if target is None:
+            return None
+        found = self.lookup(f"{target}.{rest}" if rest else target, remote.path)
+        return found if isinstance(found, RemoteClass) else None
+
+    def remote_receivers(self, site: InitSite) -> list[tuple[cst.Call, list[RemoteLayer]]] | None:
+        """For an init site of this file reached through a module parameter (a function given to
+        ``.apply``), the layers of other files it is applied to, per ``.apply`` call: None when
+        some receiver's layers are not all known."""
+        holder = site.function_node
+        if holder is None or site.dispatch is None:
+            return []
+        out: list[tuple[cst.Call, list[RemoteLayer]]] = []
+        for call in self.model.nodes(cst.Call):
+            if not _is_apply(call):
+                continue
+            argument = call.args[0].value
+            if not (isinstance(argument, cst.Name) and argument.value == holder.name.value):
+                continue
+            for remote in self.receiver_classes(call.func.value, call):  # type: ignore[attr-defined]
+                layers = self.layers_of(remote)
+                if layers is None:
+                    return None
+                out.append((call, layers))
+        return out
+
+
+def _meet(outer: tuple[str, ...] | None, inner: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    if outer is None:
+        return inner
+    if inner is None:
+        return outer
+    return tuple(t for t in inner if t in outer)
+
+
+def _is_apply(call: cst.Call) -> bool:
+    func = call.func
+    if not (isinstance(func, cst.Attribute) and func.attr.value == "apply"):
+        return False
+    return len(call.args) == 1 and not call.args[0].star
+
+
+def _function_node(call: cst.Call) -> cst.BaseExpression:
+    return call.args[0].value if _is_apply(call) else call.func
+
+
+def _strip_self_returning(node: cst.BaseExpression) -> cst.BaseExpression:
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in _RETURNS_SELF:
+        node = node.func.value
+    return node
