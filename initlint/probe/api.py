@@ -15,7 +15,10 @@ from initlint.probe.inputs import ModelInput
 from initlint.probe.thresholds import Thresholds
 from initlint.probe.verdicts import Row, RuntimeFinding
 
-ALL_CODES = frozenset({"IL601", "IL602", "IL603", "IL604", "IL605", "IL606", "IL607"})
+MEASURED_CODES = frozenset({f"IL6{i:02d}" for i in range(1, 13)})  # IL601-IL612: initlint.probe.verdicts
+# IL620-IL624: init provenance (initlint.probe.provenance_verdicts), only when the build was recorded
+PROVENANCE_CODES = frozenset({"IL620", "IL621", "IL622", "IL623", "IL624"})
+ALL_CODES = MEASURED_CODES | PROVENANCE_CODES
 DTYPES = ("float32", "bfloat16", "float16")
 
 
@@ -30,6 +33,33 @@ class ProbeResult:
     reference_std: float
     thresholds: Thresholds
     extra: dict[str, Any] = field(default_factory=dict)
+    provenance: Any = None  # initlint.probe.provenance.Provenance when the build was recorded
+    confirmed: list[dict[str, Any]] = field(default_factory=list)  # static findings confirmed at runtime
+    copied: bool = False  # the probe ran on a copy of the caller's model
+
+    @property
+    def layers(self) -> list[Row]:
+        return self.rows
+
+    @property
+    def healthy(self) -> bool:
+        return not self.findings
+
+    def assert_healthy(self, fail_on: str = "warning") -> None:
+        """Raise AssertionError listing the findings of this severity or worse ("error",
+        "warning"); the message is the findings as ``initlint probe`` prints them."""
+        rank = {"error": 2, "warning": 1}
+        floor = {"error": 2, "warning": 1}.get(fail_on)
+        if floor is None:
+            raise ValueError(f"fail_on must be 'error' or 'warning', not {fail_on!r}")
+        bad = [f for f in self.findings if rank.get(f.severity, 0) >= floor]
+        if bad:
+            lines = [f"initlint probe: {len(bad)} finding(s) on {self.model}:"]
+            for f in bad:
+                lines.append(f"{f.code} [{f.severity}] {f.name}: {f.message}")
+                if f.suggestion:
+                    lines.append(f"    suggestion: {f.suggestion}")
+            raise AssertionError("\n".join(lines))
 
     def summary(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
@@ -52,6 +82,9 @@ class ProbeResult:
             "layers": [r.to_dict() for r in self.rows],
             "findings": [f.to_dict() for f in self.findings],
             "summary": self.summary(),
+            **({"provenance": self.provenance.to_dict()} if self.provenance is not None else {}),
+            **({"confirmed_at_runtime": self.confirmed} if self.confirmed else {}),
+            **({"copied": True} if self.copied else {}),
         }
 
 
@@ -158,6 +191,7 @@ def probe_model(
     batch: int | None = None,
     progress: bool = False,
     seeded: bool = False,
+    provenance: Any = None,
 ) -> ProbeResult:
     """Probe a built model. ``inputs`` wins over ``input_fn`` and ``input_shape``; none of them:
     inferred. Raises ProbeError for bad input (shape, device, memory)."""
@@ -238,7 +272,21 @@ def probe_model(
             ) from last_exc
         rows, reference = build_rows(measurement, thresholds)
         findings = judge(rows, measurement, thresholds, reference, set(codes))
-    return ProbeResult(name, str(torch_device), dtype, inputs.description, rows, findings, reference, thresholds)
+        if provenance is not None:
+            findings = _with_provenance(findings, provenance, set(codes))
+    return ProbeResult(
+        name, str(torch_device), dtype, inputs.description, rows, findings, reference, thresholds, provenance=provenance
+    )
+
+
+def _with_provenance(findings: list[RuntimeFinding], provenance: Any, codes: set[str]) -> list[RuntimeFinding]:
+    """Add IL620-IL624; a layer whose memory provably was never written is one finding (IL620),
+    not also IL607 on the values that memory happens to hold."""
+    from initlint.probe.provenance_verdicts import judge_provenance
+
+    extra = judge_provenance(provenance, codes)
+    unwritten = {f.layer for f in extra if f.code == "IL620"}
+    return [f for f in findings if not (f.code == "IL607" and f.layer in unwritten)] + extra
 
 
 class _Bar:
@@ -303,19 +351,160 @@ def probe_target(
     factory = load_object(target, "target", verbose)
     init_fn = load_object(init, "--init", verbose) if init else None
     make_input = load_object(input_fn, "--input-fn", verbose) if input_fn else None
+    record = options.pop("provenance", True)
     with preserved_rng(seed):
-        model = build(factory, list(args or []), dict(kwargs or {}), split_spec(target, "target")[1], verbose)
-        if init_fn is not None:
-            try:
-                model.apply(init_fn)
-            except Exception as exc:
-                raise ProbeError(f"--init {init} raised: {type(exc).__name__}: {exc}") from exc
-        return probe_model(
+        with _recording(record) as recorder:
+            model = build(factory, list(args or []), dict(kwargs or {}), split_spec(target, "target")[1], verbose)
+            if init_fn is not None:
+                try:
+                    model.apply(init_fn)
+                except Exception as exc:
+                    raise ProbeError(f"--init {init} raised: {type(exc).__name__}: {exc}") from exc
+        # mapped now: moving the model to the probe's device/dtype copies every parameter
+        provenance = recorder.finish(model) if recorder is not None else None
+        result = probe_model(
             model,
             name=target,
             seed=seed,
             input_shape=input_shape,
             input_fn=make_input,
             seeded=True,
+            provenance=provenance,
             **options,
         )
+    location = split_spec(target, "target")[0]
+    if provenance is not None and location.endswith(".py"):
+        from initlint.probe.provenance_verdicts import confirm_static
+
+        result.confirmed = confirm_static(result.findings, location)
+    return result
+
+
+@contextlib.contextmanager
+def _recording(enabled: bool) -> Iterator[Any]:
+    if not enabled:
+        yield None
+        return
+    from initlint.probe.provenance import recording
+
+    with recording() as recorder:
+        yield recorder
+
+
+# ---- the Python API ----------------------------------------------------------------------
+def _codes(select: Any, ignore: Any) -> frozenset[str]:
+    def items(value: Any) -> list[str]:
+        if value is None:
+            return []
+        return [value] if isinstance(value, str) else list(value)
+
+    chosen = set(ALL_CODES)
+    if select is not None:
+        chosen = {c for c in ALL_CODES for s in items(select) if c.startswith(s.upper())}
+    for s in items(ignore):
+        chosen -= {c for c in ALL_CODES if c.startswith(s.upper())}
+    unknown = [s for s in items(select) + items(ignore) if not any(c.startswith(s.upper()) for c in ALL_CODES)]
+    if unknown:
+        raise ProbeError(f"unknown runtime rule code or prefix: {', '.join(map(repr, unknown))}")
+    return frozenset(chosen)
+
+
+def _needs_copy(model: Any, device: Any, dtype: Any) -> bool:
+    from initlint.probe.inputs import has_lazy
+
+    if has_lazy(model):
+        return True  # the dry run would materialize the caller's lazy layers
+    for t in (*model.parameters(), *model.buffers()):
+        if t.device != device or (t.is_floating_point() and t.dtype != dtype):
+            return True
+    return False
+
+
+@contextlib.contextmanager
+def _restored(model: Any) -> Iterator[None]:
+    """Give the caller's model back as it was: buffers (BatchNorm running stats and its batch
+    counter), gradients and requires_grad flags. Modes and hooks are put back by the probe."""
+    import torch
+
+    buffers = [
+        (module, key, b, b.detach().clone())
+        for module in model.modules()
+        for key, b in module._buffers.items()
+        if b is not None
+    ]
+    params = [(p, p.grad, p.requires_grad) for p in model.parameters()]
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for module, key, original, saved in buffers:
+                module._buffers[key] = original
+                original.copy_(saved)
+        for p, grad, flag in params:
+            p.grad = grad
+            p.requires_grad_(flag)
+
+
+def probe(
+    model: Any,
+    inputs: Any = None,
+    *,
+    device: str = "auto",
+    dtype: str = "float32",
+    seed: int = 0,
+    mode: str = "train",
+    select: Any = None,
+    ignore: Any = None,
+    thresholds: Thresholds | None = None,
+    copy: bool | None = None,
+    name: str | None = None,
+) -> ProbeResult:
+    """Probe a model in a test; ``report.assert_healthy()`` raises AssertionError on findings.
+
+    ``model`` is a built ``nn.Module``, or a function (or class) that builds one: then the probe
+    builds it itself and records init provenance (IL620-IL624). ``inputs`` is a tensor, a tuple of
+    positional arguments or a dict of keyword arguments (None: inferred as ``initlint probe``
+    does). ``device`` defaults to "auto" (CUDA when available), as on the command line.
+
+    A built model is probed in place when it already is on ``device`` in ``dtype`` and has no lazy
+    layers, and is given back unchanged: parameters, buffers (BatchNorm running stats), gradients,
+    requires_grad, train/eval mode, dropout, hooks and every RNG state. Otherwise the probe runs on
+    a deep copy (``report.copied`` is True); ``copy=True`` forces a copy, ``copy=False`` refuses
+    one (ProbeError when the model would have to move)."""
+    import copy as copy_mod
+
+    import torch.nn as nn
+
+    from initlint.probe import inputs as inputs_mod
+
+    codes = _codes(select, ignore)
+    given = inputs_mod.from_value(inputs, "inputs") if inputs is not None else None
+    options = {"device": device, "dtype": dtype, "seed": seed, "mode": mode, "thresholds": thresholds, "codes": codes}
+    if not isinstance(model, nn.Module):
+        if not callable(model):
+            raise ProbeError(f"probe() needs an nn.Module or a function that builds one, not {type(model).__name__}")
+        from initlint.probe.target import build
+
+        label = name or getattr(model, "__qualname__", type(model).__name__)
+        with preserved_rng(seed), _recording(True) as recorder:
+            built = build(model, [], {}, label)
+        provenance = recorder.finish(built)
+        return probe_model(built, given, name=label, provenance=provenance, **options)
+    label = name or type(model).__name__
+    torch_device, torch_dtype = resolve_device(device), resolve_dtype(dtype)
+    must_copy = _needs_copy(model, torch_device, torch_dtype)
+    if copy is False and must_copy:
+        raise ProbeError(
+            f"probing {label} needs a copy (it is not on {torch_device} in {dtype}, or has lazy layers)",
+            hint="pass copy=None or move the model first",
+        )
+    if copy or must_copy:
+        try:
+            clone = copy_mod.deepcopy(model)
+        except Exception as exc:
+            raise ProbeError(f"cannot copy {label} ({type(exc).__name__}: {exc})", hint="move it first") from exc
+        result = probe_model(clone, given, name=label, **options)
+        result.copied = True
+        return result
+    with _restored(model):
+        return probe_model(model, given, name=label, **options)

@@ -72,6 +72,44 @@ class UninitializedMemory(RuntimeRule):
     severity = "error"
 
 
+# IL620-IL624: init provenance. The probe records which code wrote each parameter while the
+# model was built and initialized (initlint.probe.provenance) and reports what only that record
+# proves.
+class ParameterNeverWritten(RuntimeRule):
+    code = "IL620"
+    name = "parameter-never-written"
+    summary = "Runtime: a parameter that nothing wrote after its memory was allocated (torch.empty, to_empty())"
+    severity = "error"
+
+
+class InitNeverReachedParameter(RuntimeRule):
+    code = "IL621"
+    name = "init-never-reached-parameter"
+    summary = "Runtime: an init that wrote a computed weight (weight_norm, parametrization) and never reached a parameter"
+    severity = "error"
+
+
+class InitOverwritten(RuntimeRule):
+    code = "IL622"
+    name = "init-overwritten"
+    summary = "Runtime: a custom init of a parameter overwritten by a later PyTorch default reset_parameters()"
+    severity = "error"
+
+
+class InitDispatchMissedLayer(RuntimeRule):
+    code = "IL623"
+    name = "init-dispatch-missed-layer"
+    summary = "Runtime: a layer of a type the init function dispatches on that the function never wrote"
+    severity = "error"
+
+
+class DefaultBesideCustomSiblings(RuntimeRule):
+    code = "IL624"
+    name = "default-beside-custom-siblings"
+    summary = "Runtime: layers left at PyTorch's default init beside custom-initialized siblings of the same type"
+    severity = "warning"
+
+
 RUNTIME_RULES: tuple[type[RuntimeRule], ...] = (
     ActivationVanishing,
     ActivationExploding,
@@ -80,4 +118,9 @@ RUNTIME_RULES: tuple[type[RuntimeRule], ...] = (
     SymmetricWeights,
     NonFinite,
     UninitializedMemory,
+    ParameterNeverWritten,
+    InitNeverReachedParameter,
+    InitOverwritten,
+    InitDispatchMissedLayer,
+    DefaultBesideCustomSiblings,
 )
