@@ -99,8 +99,10 @@ class Finding:
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
-    def sort_key(self) -> tuple[str, int, int, str]:
-        return (self.path, self.line, self.column, self.code)
+    def sort_key(self) -> tuple[str, int, int, int, str]:
+        # A notebook's lines are counted per cell (extra["cell"]): the cell orders first.
+        cell = self.extra.get("cell")
+        return (self.path, cell if isinstance(cell, int) else 0, self.line, self.column, self.code)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {

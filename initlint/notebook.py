@@ -29,6 +29,8 @@ _MASK_MARK = "# initlint: ipython"
 # Cell magics whose body is Python run as is (ruff keeps the same ones).
 _PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "pypy"})
 _ASSIGNED_ESCAPE = re.compile(r"^(?P<indent>[ \t]*)(?P<target>[\w.]+(?:\s*,\s*[\w.]+)*)\s*=\s*[!%]")
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _PYTHON_NAMES = frozenset({"python", "python3", "ipython", "ipython3", ""})
 
 
@@ -60,6 +62,12 @@ class Notebook:
         return f"{self.boundary}\n".join(cell.masked for cell in self.cells)
 
 
+def _lines(text: str) -> list[str]:
+    """The lines with their endings, ended as Python ends them (\\n, \\r\\n, \\r; not the form
+    feeds and separators that str.splitlines also splits on)."""
+    return _LINE.findall(text)
+
+
 def _is_python(metadata: Any) -> bool:
     if not isinstance(metadata, dict):
         return True
@@ -85,7 +93,7 @@ def _source_text(cell: dict[str, Any], index: int) -> tuple[str, bool]:
 def _mask(text: str, mark: str = _MASK_MARK) -> tuple[str, list[tuple[str, str]]] | None:
     """The cell as Python, IPython lines replaced by `pass` (or `x = None`) with a marker; None
     for a cell under a cell magic whose body is not Python."""
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text)
     masks: list[tuple[str, str]] = []
     out: list[str] = []
     in_string: str | None = None  # an open triple-quoted string: its lines are text, not escapes
@@ -174,7 +182,7 @@ def parse(text: str) -> Notebook:
     line = 1
     for cell in notebook.cells:
         notebook.starts.append(line)
-        line += cell.masked.count("\n") + 1  # its lines, then the boundary
+        line += len(_NEWLINE.findall(cell.masked)) + 1  # its lines, then the boundary
     return notebook
 
 
@@ -192,7 +200,7 @@ def _offsets(notebook: Notebook) -> list[int]:
     offsets, total = [], 0
     for cell in notebook.cells:
         offsets.append(total)
-        total += cell.masked.count("\n")
+        total += len(_NEWLINE.findall(cell.masked))
     return offsets
 
 
@@ -314,7 +322,7 @@ def _split(notebook: Notebook, fixed: str) -> list[str] | None:
     """The fixed joined text cut back into cell sources, IPython lines restored; None when the
     boundaries or masked lines did not survive the fixes unchanged."""
     parts: list[str] = [""]
-    for line in fixed.splitlines(keepends=True):
+    for line in _lines(fixed):
         if line == f"{notebook.boundary}\n":
             parts.append("")
         else:
@@ -323,7 +331,7 @@ def _split(notebook: Notebook, fixed: str) -> list[str] | None:
         return None
     sources = []
     for cell, part in zip(notebook.cells, parts, strict=True):
-        lines = part.splitlines(keepends=True)
+        lines = _lines(part)
         masks = iter(cell.masks)
         pending = next(masks, None)
         out = []

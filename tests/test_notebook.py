@@ -337,3 +337,24 @@ def test_notebook_from_stdin(project: Path) -> None:
     after = json.loads(fixed.stdout)
     assert after["cells"][2]["source"][-1] == "nn.init.xavier_uniform_(layer.weight)"
     assert fixed.stdout == jupyter_text(after)
+
+
+@pytest.mark.parametrize("newline", ["\r", "\r\n"])
+def test_cells_with_other_line_endings_and_form_feeds(project: Path, newline: str) -> None:
+    lines = [
+        "import torch.nn as nn",
+        "%matplotlib inline",
+        "x = 1  # \x0c page",
+        "nn.init.normal(nn.Linear(2, 2).weight)",
+    ]
+    cells = [code(newline.join(lines) + newline), code(newline.join(["%time y = 2", "nn.init.uniform(w)"]))]
+    path = project / "nb.ipynb"
+    path.write_text(jupyter_text(notebook(cells)), newline="")
+    data = json.loads(invoke("check", "--no-cache", "--format", "json", "nb.ipynb").stdout)
+    assert [(f["cell"], f["line"], f["column"]) for f in data["findings"]] == [(1, 4, 9), (2, 2, 9)]
+    sarif = json.loads(invoke("check", "--no-cache", "--format", "sarif", "nb.ipynb").stdout)
+    assert [r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in sarif["runs"][0]["results"]] == [4, 6]
+    assert invoke("check", "--no-cache", "--fix", "nb.ipynb").exit_code == 0
+    after = json.loads(path.read_bytes().decode())["cells"]
+    assert after[0]["source"] == newline.join(lines).replace("normal(", "normal_(") + newline
+    assert after[1]["source"] == newline.join(["%time y = 2", "nn.init.uniform_(w)"])
