@@ -94,6 +94,9 @@ def main() -> None:
     help="Apply the excludes to paths named on the command line too (for pre-commit).",
 )
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule.")
+@click.option(
+    "--add-noqa", is_flag=True, help="Add `# noqa: CODES` comments to the lines with findings (merging existing ones)."
+)
 @click.option("--show-fixes", is_flag=True, help="With --fix or --diff: list the fixes per file and rule.")
 @click.option("--show-settings", is_flag=True, help="Print the settings that apply to the first path, then exit.")
 @click.option("--show-files", is_flag=True, help="Print the files that would be checked, then exit.")
@@ -121,7 +124,7 @@ def check(
     fix: bool, unsafe_fixes: bool | None, diff: bool, output_format: str, exit_zero: bool, statistics: bool,
     no_cache: bool, cache_dir: Path | None, jobs: int | None, config_file: Path | None, stdin_filename: str | None,
     quiet: bool, color: str, verbose: bool, probe: bool = False, force_exclude: bool | None = None,
-    show_fixes: bool = False, show_settings: bool = False, show_files: bool = False,
+    show_fixes: bool = False, show_settings: bool = False, show_files: bool = False, add_noqa: bool = False,
 ) -> None:  # fmt: skip
     """Check PATHS (default: the current folder) for initialization bugs."""
     try:
@@ -144,7 +147,7 @@ def _check(
     fix: bool, unsafe_fixes: bool | None, diff: bool, output_format: str, exit_zero: bool, statistics: bool,
     no_cache: bool, cache_dir: Path | None, jobs: int | None, config_file: Path | None, stdin_filename: str | None,
     quiet: bool, color: str, verbose: bool, probe: bool = False, force_exclude: bool | None = None,
-    show_fixes: bool = False, show_settings: bool = False, show_files: bool = False,
+    show_fixes: bool = False, show_settings: bool = False, show_files: bool = False, add_noqa: bool = False,
 ) -> int:  # fmt: skip
     from initlint.config import ConfigError, Overrides, SettingsResolver
 
@@ -153,6 +156,9 @@ def _check(
     start = (
         Path(stdin_filename).parent if stdin_filename else (targets[0] if _is_dir(targets[0]) else targets[0].parent)
     )
+    if add_noqa and (fix or diff or stdin_filename is not None):
+        click.echo("initlint: error: --add-noqa cannot be combined with --fix, --diff or --stdin-filename", err=True)
+        return EXIT_ERROR
     if statistics and output_format not in STATISTICS_FORMATS:  # as ruff: a usage error, not silently ignored
         click.echo(f"initlint: error: --statistics is not supported with the {output_format} format", err=True)
         return EXIT_ERROR
@@ -213,6 +219,14 @@ def _check(
     except ConfigError as exc:
         _fail(str(exc))
         raise AssertionError from exc
+    if add_noqa:  # as ruff: the comments are the output; exit 0
+        from initlint.add_noqa import add_noqa_to_files
+
+        added, problems = add_noqa_to_files(findings, _roots(targets))
+        for problem in [*result.messages, *problems]:
+            click.echo(f"initlint: {escape_text(problem)}", err=True)
+        click.echo(f"Added {added} noqa directive{'s' if added != 1 else ''}.", err=True)
+        return EXIT_OK
     if probe and mode == "check":
         findings = _apply_per_file_ignores(_with_probe(findings, display, codes, settings, verbose), settings, cwd)
 

@@ -39,6 +39,7 @@ from initlint.rules.il415_init_function_never_used import InitFunctionNeverUsed
 from initlint.rules.il416_init_condition_never_true import InitConditionNeverTrue
 from initlint.rules.il501_functional_dropout_always_on import FunctionalDropoutAlwaysOn
 from initlint.rules.il502_dropout_probability_out_of_range import DropoutProbabilityOutOfRange
+from initlint.rules.il902_unused_noqa import UnusedNoqa
 from initlint.rules.meta import InternalError, SyntaxErrorRule, UnreadableFile
 from initlint.rules.runtime import RUNTIME_RULES
 
@@ -81,6 +82,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     VarianceNotPreserved,
     SyntaxErrorRule,
     UnreadableFile,
+    UnusedNoqa,
     InternalError,
     *RUNTIME_RULES,
 )
