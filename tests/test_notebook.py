@@ -358,3 +358,10 @@ def test_cells_with_other_line_endings_and_form_feeds(project: Path, newline: st
     after = json.loads(path.read_bytes().decode())["cells"]
     assert after[0]["source"] == newline.join(lines).replace("normal(", "normal_(") + newline
     assert after[1]["source"] == newline.join(["%time y = 2", "nn.init.uniform_(w)"])
+
+
+def test_full_frame_of_a_cell_with_a_form_feed(project: Path) -> None:
+    cells = [code("import torch.nn as nn\nx = 1  # \x0c\nnn.init.normal(nn.Linear(2, 2).weight)\ny = 2")]
+    (project / "nb.ipynb").write_text(jupyter_text(notebook(cells)))
+    full = invoke("check", "--no-cache", "--output-format", "full", "nb.ipynb").stdout
+    assert "3 | nn.init.normal(nn.Linear(2, 2).weight)" in full and "4 | y = 2" in full

@@ -3,6 +3,7 @@ and `full` (each finding with a frame of the code around it, as ruff's `full`)."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from initlint.finding import Finding
@@ -65,7 +66,11 @@ def cell_lines(data: bytes, cell: int) -> list[str] | None:
     except (ValueError, AttributeError, IndexError, TypeError, RecursionError):
         return None
     text = "".join(source) if isinstance(source, list) else source
-    return text.splitlines() if isinstance(text, str) else None
+    if not isinstance(text, str):
+        return None
+    # Lines ended as Python ends them (not at the form feeds str.splitlines also splits on).
+    lines = re.split(r"\r\n|\r|\n", text)
+    return lines[:-1] if lines and not lines[-1] else lines
 
 
 def _shown(text: str) -> str:
