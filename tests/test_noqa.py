@@ -54,7 +54,7 @@ def test_real_comments_still_silence(project: Path) -> None:
 
 
 def test_noqa_for_a_finding_inside_a_continued_line_goes_where_it_ends(project: Path) -> None:
-    text = "import torch.nn as nn\n\nlayer = nn.Linear(4, 4)\nx = 1 + \\\n    nn.init.xavier_uniform(layer.weight)  # noqa: IL101\n"
+    text = "import torch.nn as nn\n\nlayer = nn.Linear(4, 4)\nw = nn.init.xavier_uniform \\\n    (layer.weight)  # noqa: IL101\n"
     (project / "m.py").write_text(text)
     assert codes(project, "m.py") == []
 
