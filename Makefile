@@ -7,6 +7,9 @@ VENV ?= .venv
 TORCH_VERSION ?= 2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# What `make demo` runs needs only initlint and torch (for the probe step): a first run does not
+# wait for the test-only extras (transformers, hypothesis, pre-commit...), which `make test` adds.
+DEMO_STAMP := $(VENV)/.installed-demo
 PIP_FLAGS ?= --quiet --disable-pip-version-check --progress-bar off
 EXTRAS ?= runtime,dev,plot
 PYTEST_ARGS ?=
@@ -34,11 +37,22 @@ $(STAMP): pyproject.toml requirements-probe-tests.txt | $(BIN)/python
 	$(BIN)/python -m pip install $(PIP_FLAGS) --no-deps -r requirements-probe-tests.txt
 	@echo "torch==$(TORCH_VERSION) extras=$(EXTRAS)" > $@
 
+ifneq ($(shell cat $(DEMO_STAMP) 2>/dev/null),torch==$(TORCH_VERSION))
+$(DEMO_STAMP): FORCE
+endif
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	@echo "installing torch==$(TORCH_VERSION) and initlint into $(VENV) ..."
+	$(BIN)/python -m pip install $(PIP_FLAGS) "torch==$(TORCH_VERSION)" -e .
+	@echo "torch==$(TORCH_VERSION)" > $@
+
+# The full set is the demo's plus the extras: `make demo` then `make test` installs the rest.
+$(STAMP): $(DEMO_STAMP)
+
 FORCE:
 
 setup: $(STAMP)
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/initlint check --exit-zero --no-cache examples/
 # the opt-in legacy group (IL103-IL107, off by default) on the example written in old-style torch
 	$(BIN)/initlint check --exit-zero --no-cache --select legacy examples/mlp_legacy_init.py
