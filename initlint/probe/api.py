@@ -286,7 +286,11 @@ def _with_provenance(findings: list[RuntimeFinding], provenance: Any, codes: set
 
     extra = judge_provenance(provenance, codes)
     unwritten = {f.layer for f in extra if f.code == "IL620"}
-    return [f for f in findings if not (f.code == "IL607" and f.layer in unwritten)] + extra
+    unwritten |= {f.extra.get("parameter") for f in extra if f.code == "IL620"}
+    # IL607 names its parameters (extra["parameters"]); older callers gave the layer
+    return [
+        f for f in findings if not (f.code == "IL607" and set(f.extra.get("parameters") or [f.layer]) <= unwritten)
+    ] + extra
 
 
 class _Bar:

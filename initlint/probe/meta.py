@@ -115,14 +115,16 @@ def probe_meta(
                     f"{memory_budget / 2**20:.1f} MiB"
                 )
             recorder = Recorder()
-            module.to_empty(device="cpu", recurse=False)
-            for key, t in list(module._parameters.items()):
-                if t is not None and t.is_floating_point() and t.dtype != torch_dtype:
-                    module._parameters[key] = nn.Parameter(t.to(torch_dtype), requires_grad=t.requires_grad)
             stats.add(label, nbytes)
             try:
                 torch.manual_seed(_module_seed(seed, mname))
-                with recorder.recording():
+                with recorder.recording():  # the allocation too: what nothing writes after it is IL620
+                    module.to_empty(device="cpu", recurse=False)
+                    for key, t in list(module._parameters.items()):
+                        if t is not None and t.is_floating_point() and t.dtype != torch_dtype:
+                            module._parameters[key] = nn.Parameter(
+                                torch.empty_like(t, dtype=torch_dtype), requires_grad=t.requires_grad
+                            )
                     try:
                         _init_module(module, model, init_fn)
                     except Exception as exc:
