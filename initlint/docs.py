@@ -10,6 +10,7 @@ _PACKAGED = Path(__file__).resolve().parent / "rule_docs"
 _SOURCE_TREE = Path(__file__).resolve().parent.parent / "rules"
 _TITLE = re.compile(r"^#\s+(IL\d+)\s+`([a-z0-9-]+)`\s*$", re.MULTILINE)
 _CODE_BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
+_FILE_LABEL = re.compile(r"File `([\w./-]+)`:")
 
 
 def doc_path(code: str) -> Path:
@@ -31,9 +32,24 @@ class RuleDoc:
     meta: dict[str, str]
     sections: dict[str, str] = field(default_factory=dict)
 
+    def _blocks(self, section: str) -> list[tuple[str | None, str]]:
+        """The section's python blocks, each with the file name its label gives (``File `utils.py`:``
+        on the line before it: another file of the example's project) or None."""
+        text = self.sections.get(section, "")
+        out: list[tuple[str | None, str]] = []
+        for match in _CODE_BLOCK.finditer(text):
+            before = text[: match.start()].rstrip().rsplit("\n", 1)[-1]
+            label = _FILE_LABEL.fullmatch(before.strip())
+            out.append((label.group(1) if label else None, match.group(1)))
+        return out
+
     def _first_block(self, section: str) -> str:
-        match = _CODE_BLOCK.search(self.sections.get(section, ""))
-        return match.group(1) if match else ""
+        return next((code for name, code in self._blocks(section) if name is None), "")
+
+    @property
+    def example_files(self) -> tuple[tuple[str, str], ...]:
+        """Other files of the Example's project (for rules that follow imports across files)."""
+        return tuple((name, code) for name, code in self._blocks("Example") if name is not None)
 
     @property
     def example(self) -> str:

@@ -26,6 +26,10 @@ MAX_FIX_PASSES = 10
 _TORCH = re.compile(r"\btorch\b")
 # A call that may run init code of another file: `.apply(fn)`, `init_weights(self)`, `weights_init(m)`.
 PROJECT_TRIGGER = re.compile(r"\.apply\s*\(|\b(?!__init__\b)\w*init\w*\s*\(")
+WRAPPER_TRIGGER = re.compile(
+    r"(?<![.\w])(?:trunc_normal|normal|uniform|xavier_uniform|xavier_normal|kaiming_uniform|kaiming_normal"
+    r"|orthogonal|constant|zeros|ones|eye|dirac|sparse)_\s*\("
+)
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,11 @@ def candidate_rules(text: str, options: LintOptions) -> list[type[Rule]]:
     alias_in_text = any(alias.rsplit(".", 1)[-1] in text for alias, _ in options.init_aliases)
     has_torch = alias_in_text or bool(_TORCH.search(text))
     memo: dict[object, bool] = {}
-    project = options.project is not None and has_torch and bool(PROJECT_TRIGGER.search(text))
+    in_project = options.project is not None
+    project = in_project and bool(PROJECT_TRIGGER.search(text))
+    # A call of a project's wrapper named like the nn.init function it passes through to
+    # (`trunc_normal_(w, std=.02)` imported from the project's layers/): a derived init alias.
+    alias_in_text = alias_in_text or (in_project and bool(WRAPPER_TRIGGER.search(text)))
     return [
         r
         for r in rules

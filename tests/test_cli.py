@@ -509,9 +509,9 @@ def test_init_aliases_reach_the_engine(project: Path, monkeypatch: pytest.Monkey
     seen = []
     original = initlint.engine.lint_source
 
-    def spy(source, options):  # type: ignore[no-untyped-def]
+    def spy(source, options, deps=None):  # type: ignore[no-untyped-def]
         seen.append(dict(options.init_aliases))
-        return original(source, options)
+        return original(source, options, deps)
 
     monkeypatch.setattr(initlint.engine, "lint_source", spy)
     monkeypatch.setattr("initlint.runner.lint_source", spy)

@@ -49,14 +49,15 @@ def test_doc_examples_run(rule):
     doc = parse_doc(doc_path(rule.code).read_text(encoding="utf-8"))
     assert doc.example and doc.use_instead, f"{rule.code}: the doc needs an Example and a Use instead block"
     codes = DEFAULT_CODES | {rule.code}
-    found = lint(doc.example, codes)
+    files = doc.example_files  # other files of the example's project, for cross-file rules
+    found = lint(doc.example, codes, files=files)
     assert found and {f.code for f in found} == {rule.code}, [f.code for f in found]
-    assert lint(doc.use_instead, codes) == []
+    assert lint(doc.use_instead, codes, files=files) == []
     if rule.fix_applicability is not None:
-        fixed = fix(doc.example, {rule.code}, unsafe=rule.fix_applicability == "unsafe")
+        fixed = fix(doc.example, {rule.code}, unsafe=rule.fix_applicability == "unsafe", files=files)
         assert fixed != doc.example
         cst.parse_module(fixed)
-        assert not lint(fixed, {rule.code})
+        assert not lint(fixed, {rule.code}, files=files)
 
 
 def test_doc_sources_are_cited():

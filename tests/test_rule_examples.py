@@ -17,7 +17,7 @@ VALID = [pytest.param(rule, v, id=f"{rule.code}-valid-{n}") for rule in CHECKED 
 
 @pytest.mark.parametrize(("rule", "example"), INVALID)
 def test_invalid_example_fires(rule, example):
-    findings = lint(example.code, {rule.code})
+    findings = lint(example.code, {rule.code}, files=example.files)
     assert findings, f"{rule.code} did not fire on:\n{example.code}"
     assert {f.code for f in findings} == {rule.code}
     for finding in findings:
@@ -26,20 +26,22 @@ def test_invalid_example_fires(rule, example):
 
 @pytest.mark.parametrize(("rule", "example"), INVALID)
 def test_invalid_example_fix(rule, example):
-    findings = lint(example.code, {rule.code})
+    findings = lint(example.code, {rule.code}, files=example.files)
     fixable = [f for f in findings if f.fix]
     if example.fixed is None:
         assert not fixable, f"{rule.code} offered a fix where the example expects none"
         return
     assert fixable, f"{rule.code} offered no fix"
     assert rule.fix_applicability is not None
-    fixed = fix(example.code, {rule.code}, unsafe=example.unsafe)
+    files = example.files
+    fixed = fix(example.code, {rule.code}, unsafe=example.unsafe, files=files)
     assert fixed == example.fixed
     cst.parse_module(fixed)
-    assert not lint(fixed, {rule.code}), "the fixed code still fires the rule"
-    assert fix(fixed, {rule.code}, unsafe=example.unsafe) == fixed, "a second fix changed the code"
+    assert not lint(fixed, {rule.code}, files=files), "the fixed code still fires the rule"
+    assert fix(fixed, {rule.code}, unsafe=example.unsafe, files=files) == fixed, "a second fix changed the code"
     if example.unsafe:
-        assert fix(example.code, {rule.code}, unsafe=False) == example.code, "an unsafe fix ran without --unsafe-fixes"
+        unsafe_off = fix(example.code, {rule.code}, unsafe=False, files=files)
+        assert unsafe_off == example.code, "an unsafe fix ran without --unsafe-fixes"
 
 
 @pytest.mark.parametrize(("rule", "code"), VALID)
@@ -49,7 +51,9 @@ def test_valid_example_is_clean(rule, code):
 
 @pytest.mark.parametrize(("rule", "example"), INVALID)
 def test_prefilter_never_hides_a_finding(rule, example):
-    assert lint(example.code, {rule.code}, prefilter=True) == lint(example.code, {rule.code}, prefilter=False)
+    files = example.files
+    with_prefilter = lint(example.code, {rule.code}, prefilter=True, files=files)
+    assert with_prefilter == lint(example.code, {rule.code}, prefilter=False, files=files)
 
 
 def _test_corpus() -> list[tuple[str, str]]:

@@ -34,13 +34,34 @@ class ProjectSpec:
 def find_root(paths: list[str]) -> Path:
     """The folder of the nearest pyproject.toml / setup.cfg / setup.py / .git above the common
     folder of ``paths``; that common folder when there is none."""
-    resolved = [Path(p).resolve() for p in paths] or [Path.cwd()]
-    folders = [p if p.is_dir() else p.parent for p in resolved]
+    resolved = [_absolute(Path(p)) for p in paths] or [Path.cwd()]
+    folders = [p if _is_dir(p) else p.parent for p in resolved]
     common = Path(os.path.commonpath([str(f) for f in folders]))
     for folder in (common, *common.parents):
-        if any((folder / marker).exists() for marker in _PROJECT_MARKERS):
+        if any(_exists(folder / marker) for marker in _PROJECT_MARKERS):
             return folder
     return common
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def _absolute(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a link loop: its own findings say so
+        return Path(os.path.abspath(path))
 
 
 @dataclass
@@ -48,6 +69,15 @@ class Loaded:
     path: Path
     digest: str
     summary: FileSummary | None  # None: unreadable or not Python
+    stamp: tuple[int, int] | None = None  # (mtime_ns, size) when it was read
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
 
 
 class ProjectIndex:
@@ -116,6 +146,8 @@ class ProjectIndex:
     def summary(self, path: Path) -> FileSummary | None:
         path = Path(os.path.abspath(path))
         loaded = self._loaded.get(path)
+        if loaded is not None and loaded.stamp != _stamp(path):
+            loaded = None  # changed since it was read (a long-lived process: the server, the API)
         if loaded is None:
             if path in self._building:
                 return None  # an import cycle: the file being summarized asks about itself
@@ -130,21 +162,23 @@ class ProjectIndex:
 
     def _load(self, path: Path) -> Loaded:
         from initlint.cache import content_digest
+        from initlint.runner import read_regular
 
+        stamp = _stamp(path)
         try:
             if path.stat().st_size > _MAX_FILE_BYTES:
-                return Loaded(path, "too-large", None)
-            data = path.read_bytes()
+                return Loaded(path, "too-large", None, stamp)
+            data = read_regular(path)
         except OSError:
-            return Loaded(path, "unreadable", None)
+            return Loaded(path, "unreadable", None, stamp)
         digest = content_digest(data)
         cached = self._cached(digest)
         if cached is not None:
-            return Loaded(path, digest, cached)
+            return Loaded(path, digest, cached, stamp)
         summary = self._build(path, data)
         if summary is not None:
             self._store(digest, summary)
-        return Loaded(path, digest, summary)
+        return Loaded(path, digest, summary, stamp)
 
     def _build(self, path: Path, data: bytes) -> FileSummary | None:
         from initlint._lazy import cst

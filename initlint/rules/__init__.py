@@ -37,6 +37,7 @@ from initlint.rules.il413_init_misses_layers import InitMissesLayers
 from initlint.rules.il414_to_empty_partial_reset import ToEmptyPartialReset
 from initlint.rules.il415_init_function_never_used import InitFunctionNeverUsed
 from initlint.rules.il416_init_condition_never_true import InitConditionNeverTrue
+from initlint.rules.il417_init_function_not_importable import InitFunctionNotImportable
 from initlint.rules.il501_functional_dropout_always_on import FunctionalDropoutAlwaysOn
 from initlint.rules.il502_dropout_probability_out_of_range import DropoutProbabilityOutOfRange
 from initlint.rules.il902_unused_noqa import UnusedNoqa
@@ -75,6 +76,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     ToEmptyPartialReset,
     InitFunctionNeverUsed,
     InitConditionNeverTrue,
+    InitFunctionNotImportable,
     ClassnameDispatchMismatch,
     BiasTruthTest,
     InitActivationMismatch,

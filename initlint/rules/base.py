@@ -36,6 +36,9 @@ class Invalid:
     code: str
     fixed: str | None = None
     unsafe: bool = False  # the fix is only applied with --unsafe-fixes
+    # Other files of the example's project (relative path, text): the example is checked as
+    # snippet.py among them, for rules that follow imports across files.
+    files: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
