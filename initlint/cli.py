@@ -194,6 +194,13 @@ def _check(
     mode = "diff" if diff else ("fix" if fix else "check")
 
     if stdin_filename is not None:
+        if settings.force_exclude and _excluded_name(Path(stdin_filename), settings):
+            # As ruff: an excluded --stdin-filename is not checked; --fix gives the source back as it came.
+            data = sys.stdin.buffer.read()
+            if mode == "fix":
+                sys.stdout.buffer.write(data)
+                sys.stdout.flush()
+            return EXIT_OK
         return _check_stdin(stdin_filename, options, settings, mode, output_format, exit_zero, statistics, quiet, color)
 
     from initlint.discovery import discover
@@ -293,6 +300,13 @@ def _run_per_settings(files, display, special, resolver, mode, no_cache, cache_d
     findings.sort(key=lambda f: f.sort_key)
     total.diffs.sort()
     return total, findings
+
+
+def _excluded_name(path: Path, settings: Settings) -> bool:
+    """Whether the excludes of ``settings`` match ``path`` (relative to their root)."""
+    from initlint.discovery import _relative
+
+    return settings.excluded(_relative(path, settings.root.resolve()))
 
 
 def _is_dir(path: Path) -> bool:

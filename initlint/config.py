@@ -279,6 +279,7 @@ class SettingsResolver:
         self._fixed = self._load(config_file, self._default_root) if config_file is not None else None
         self._by_config: dict[Path | None, Settings] = {}
         self._by_folder: dict[Path, Settings] = {}
+        self._by_name: dict[str, Settings] = {}  # the folder as given: no resolve() per file
 
     def _load(self, config_file: Path | None, start: Path, *, explicit: bool = True) -> Settings:
         if config_file is None:
@@ -288,6 +289,13 @@ class SettingsResolver:
     def for_folder(self, folder: Path) -> Settings:
         if self._fixed is not None:
             return self._fixed
+        known = self._by_name.get(str(folder))
+        if known is not None:
+            return known
+        self._by_name[str(folder)] = settings = self._for_resolved(folder)
+        return settings
+
+    def _for_resolved(self, folder: Path) -> Settings:
         try:
             key = folder.resolve()
         except (OSError, RuntimeError):  # a link loop

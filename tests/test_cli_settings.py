@@ -183,3 +183,18 @@ def test_check_validates_the_probe_table(project: Path, table: str, named: str) 
     assert result.exit_code == 2
     assert f"`{named}`" in result.stderr and "pyproject.toml" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_force_exclude_applies_to_stdin_filename(project: Path) -> None:
+    write(project / "pyproject.toml", '[tool.initlint]\nextend-exclude = ["third_party"]\n')
+    runner = CliRunner()
+    excluded = runner.invoke(main, ["check", "--force-exclude", "--stdin-filename", "third_party/x.py"], input=BAD)
+    assert excluded.exit_code == 0 and "IL101" not in excluded.output
+    fixed = runner.invoke(
+        main, ["check", "--fix", "--force-exclude", "--stdin-filename", "third_party/x.py"], input=BAD
+    )
+    assert fixed.exit_code == 0 and fixed.stdout == BAD  # given back unchanged
+    checked = runner.invoke(main, ["check", "--stdin-filename", "third_party/x.py"], input=BAD)
+    assert checked.exit_code == 1 and "IL101" in checked.output
+    other = runner.invoke(main, ["check", "--force-exclude", "--stdin-filename", "src/x.py"], input=BAD)
+    assert other.exit_code == 1
