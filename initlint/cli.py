@@ -265,9 +265,8 @@ def _run_per_settings(files, display, special, resolver, mode, no_cache, cache_d
     """Run the files of each configuration with that configuration's rules, aliases, cache key
     and per-file ignores (the order of the paths given cannot change a file's findings)."""
     from initlint.engine import LintOptions
-    from initlint.runner import RunResult, run
-
     from initlint.project.index import ProjectSpec, find_root
+    from initlint.runner import RunResult, run
 
     root = find_root([str(t) for t in targets])
     groups: dict[int, tuple[Settings, list[str]]] = {}
