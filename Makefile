@@ -31,10 +31,14 @@ $(BIN)/python:
 ifneq ($(shell cat $(STAMP) 2>/dev/null),torch==$(TORCH_VERSION) extras=$(EXTRAS))
 $(STAMP): FORCE
 endif
-$(STAMP): pyproject.toml requirements-probe-tests.txt | $(BIN)/python
+$(STAMP): pyproject.toml requirements-probe-tests.txt requirements-probe-zoo.txt | $(BIN)/python
 	@echo "installing torch==$(TORCH_VERSION) and initlint[$(EXTRAS)] into $(VENV) ..."
 	$(BIN)/python -m pip install $(PIP_FLAGS) "torch==$(TORCH_VERSION)" -e ".[$(EXTRAS)]"
 	$(BIN)/python -m pip install $(PIP_FLAGS) --no-deps -r requirements-probe-tests.txt
+# timm/torchvision for tests/test_probe_zoo.py, in a folder of their own: on the CPU torch,
+# torchvision's import fails unless the test defines its C ops first, and transformers imports
+# torchvision whenever it is installed, so in site-packages it would break transformers everywhere
+	$(BIN)/python -m pip install $(PIP_FLAGS) --no-deps --upgrade --target $(VENV)/probe-zoo -r requirements-probe-zoo.txt
 	@echo "torch==$(TORCH_VERSION) extras=$(EXTRAS)" > $@
 
 ifneq ($(shell cat $(DEMO_STAMP) 2>/dev/null),torch==$(TORCH_VERSION))

@@ -32,10 +32,17 @@ NORMS: tuple[type[nn.Module], ...] = (
 DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
 CONTAINERS = (nn.Sequential, nn.ModuleList)
 
-# Columns of the per-call activation statistics.
-A_IN_STD, A_MEAN, A_STD, A_NONFINITE, A_DEAD = range(5)
-# Columns of the per-layer parameter statistics.
-P_MEAN, P_STD, P_NONFINITE, P_LARGEST, P_DENORMAL, P_SYMMETRIC = range(6)
+# Columns of the per-call activation statistics. A_SATURATED: fraction of a tanh/sigmoid's outputs
+# in its flat tails; A_BATCH_SPREAD: largest difference between the first and last sample's
+# outputs (0: the layer gives every sample the same output).
+A_IN_STD, A_MEAN, A_STD, A_NONFINITE, A_DEAD, A_SATURATED, A_BATCH_SPREAD = range(7)
+A_WIDTH = 7
+# Columns of the per-layer parameter statistics (P_BIAS_MEAN: the mean of the layer's bias).
+P_MEAN, P_STD, P_NONFINITE, P_LARGEST, P_DENORMAL, P_SYMMETRIC, P_BIAS_MEAN = range(7)
+P_WIDTH = 7
+# Bounded activations: (centre, half range) of the output; saturated beyond 98% of the half range.
+SATURATING: dict[str, tuple[float, float]] = {"Tanh": (0.0, 1.0), "Sigmoid": (0.5, 0.5), "Hardtanh": (0.0, 1.0)}
+SATURATED_AT = 0.98
 
 
 def is_activation(module: nn.Module) -> bool:
@@ -99,6 +106,15 @@ def fans(module: nn.Module, weight: torch.Tensor) -> tuple[int, int] | None:
     return cols * receptive, rows * receptive
 
 
+def _is_weight_layer(module: nn.Module) -> bool:
+    """A layer with a weight matrix: a registered ``weight`` (or a computed one), or a leaf module
+    whose only matrix is its parameter. A module with children whose own parameters are tokens
+    or scales (ViT's cls/pos tokens, ConvNeXt's layer scale (C, 1, 1)) is not one."""
+    if "weight" in module._parameters or "weight" in module.__dict__ or _parametrized(module):
+        return True
+    return not any(True for _ in module.children())
+
+
 @dataclass
 class LayerInfo:
     """What is known about a module on the host, without any sync."""
@@ -108,6 +124,7 @@ class LayerInfo:
     kind: str  # weight | embedding | norm | activation | block | other
     trunk: bool
     relu_family: bool = False
+    saturating: tuple[float, float] | None = None  # (centre, half range) of a tanh/sigmoid
     shape: tuple[int, ...] = ()
     fan_in: int | None = None
     fan_out: int | None = None
@@ -125,6 +142,7 @@ class CallRecord:
     normalized: bool = False  # its output goes straight into a norm (judged after the norm)
     float_out: bool = False
     finished: int = -1  # position in the order calls end
+    positions: int = 1  # output values per output unit: how often a weight layer's weights are used
 
 
 @dataclass
@@ -139,6 +157,12 @@ class Measurement:
     output_nonfinite: float = 0.0
     loss_nonfinite: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    # the model output that the loss reads: its std and batch spread (see A_BATCH_SPREAD)
+    output_std: float | None = None
+    output_spread: float | None = None
+    # per unique parameter: its qualified name and [NaN/Inf present, largest finite |x|, denormals]
+    param_names: list[str] = field(default_factory=list)
+    param_raw: list[list[float]] = field(default_factory=list)
 
 
 def classify(model: nn.Module) -> dict[nn.Module, LayerInfo]:
@@ -163,7 +187,7 @@ def classify(model: nn.Module) -> dict[nn.Module, LayerInfo]:
             kind = "activation"
         elif isinstance(module, nn.Embedding | nn.EmbeddingBag):
             kind = "embedding"
-        elif own_params and weight_of(module) is not None:
+        elif own_params and weight_of(module) is not None and _is_weight_layer(module):
             kind = "weight"
         elif own_params:
             kind = "other"
@@ -173,6 +197,8 @@ def classify(model: nn.Module) -> dict[nn.Module, LayerInfo]:
             continue
         info = LayerInfo(name or "(model)", type(module).__name__, kind, id(module) in trunk)
         info.relu_family = kind == "activation" and is_relu_family(module)
+        if kind == "activation":
+            info.saturating = SATURATING.get(type(module).__name__)
         weight = weight_of(module) if own_params else None
         if weight is not None:
             info.shape = tuple(weight.shape)
@@ -194,6 +220,16 @@ def _first_float(value: Any) -> torch.Tensor | None:
 
 def _nan(device: torch.device) -> torch.Tensor:
     return torch.full((), float("nan"), device=device)
+
+
+def _batch_spread(y: torch.Tensor) -> torch.Tensor:
+    """Largest |first sample - last sample| of an output, relative to the output's scale; NaN when
+    there is no batch dimension to compare along."""
+    if y.dim() < 2 or y.shape[0] < 2:
+        return _nan(y.device)
+    diff = (y[0] - y[-1]).abs().amax()
+    scale = torch.maximum(y[0].abs().amax(), y[-1].abs().amax())
+    return torch.where(scale > 0, diff / scale, torch.zeros((), device=y.device))
 
 
 class Prober:
@@ -250,6 +286,12 @@ class Prober:
             return
         record.float_out = True
         y = out.detach()
+        if info.kind == "weight" and info.shape:
+            # a conv's units are its output channels (dim 1), a Linear's the last dim; the gradient
+            # of its weight sums over the other output values (batch, positions)
+            units = info.shape[1] if info.type == "Conv1D" and len(info.shape) == 2 else info.shape[0]
+            if units and y.numel() % units == 0:
+                record.positions = max(1, y.numel() // units)
         yf = y.float()
         if yf.numel() > 1:
             std, mean = torch.std_mean(yf)
@@ -259,13 +301,20 @@ class Prober:
         # large activation (an overflow of the float32 sum of squares also shows, as IL602 does).
         nonfinite = (~torch.isfinite(std + mean)).float()
         dead = _nan(device)
-        if info.relu_family and yf.dim() >= 2:
+        pooled = yf.dim() >= 3 and math.prod(yf.shape[2:]) == 1
+        if info.relu_family and yf.dim() >= 2 and not pooled:
             unit_dim = 1 if yf.dim() != 3 or self._last_weight_conv else -1
             units = yf.movedim(unit_dim, -1)
             active = units.reshape(-1, units.shape[-1]).gt(0).any(0)
             dead = 1.0 - active.float().mean()
+        saturated = _nan(device)
+        if info.saturating is not None:
+            centre, half = info.saturating
+            saturated = ((yf - centre).abs() > SATURATED_AT * half).float().mean()
+        # two samples are enough to see a batch-constant output, at 2/B of the cost of a full pass
+        spread = _batch_spread(yf) if info.kind == "weight" else _nan(device)
         self.act_stats[index] = torch.stack(
-            [in_std if in_std is not None else _nan(device), mean, std, nonfinite, dead]
+            [in_std if in_std is not None else _nan(device), mean, std, nonfinite, dead, saturated, spread]
         )
         if info.kind == "weight":
             self._last_weight_conv = isinstance(module, nn.modules.conv._ConvNd)
@@ -313,6 +362,7 @@ class Prober:
             loss = None
             out_nonfinite = []
             generators: dict[torch.device, torch.Generator] = {}
+            output_stats = None
             for tensor in outputs:
                 if not tensor.requires_grad:
                     out_nonfinite.append((~torch.isfinite(tensor.detach().float().sum())).float())
@@ -321,7 +371,15 @@ class Prober:
                 if generator is None:  # made on the output's device: no host-side tensor, no copy
                     generator = generators[tensor.device] = torch.Generator(tensor.device).manual_seed(seed + 1)
                 direction = torch.randn(tensor.shape, generator=generator, device=tensor.device)
-                term = (tensor.float() * direction).sum() / math.sqrt(max(tensor.numel(), 1))
+                # divided by the root of the number of output vectors, not of the elements: the
+                # gradient of each logit is then the same for 10 classes or 1000, so a large head
+                # does not make the last layers' gradients look small (IL603)
+                vectors = tensor.numel() // tensor.shape[-1] if tensor.dim() >= 2 and tensor.shape[-1] else 1
+                term = (tensor.float() * direction).sum() / math.sqrt(max(vectors, 1))
+                if output_stats is None:
+                    out_f = tensor.detach().float()
+                    out_std = out_f.std() if out_f.numel() > 1 else _nan(out_f.device)
+                    output_stats = torch.stack([out_std, _batch_spread(out_f)])
                 loss = term if loss is None else loss + term
             del output, outputs
             params, owners = self._parameters()
@@ -347,7 +405,12 @@ class Prober:
                             self._derived_grads[id(module)] = g
                 loss_nonfinite = (~torch.isfinite(loss.detach())).float()
                 del loss
-            return self._collect(params, owners, grads, out_nonfinite, loss_nonfinite, device, inputs)
+            measurement = self._collect(
+                params, owners, grads, out_nonfinite, loss_nonfinite, device, inputs, output_stats
+            )
+            names = {id(p): n for n, p in self.model.named_parameters(remove_duplicate=False)}
+            measurement.param_names = [names.get(id(p), "?") for p in params]
+            return measurement
         finally:
             for handle in self._handles:
                 handle.remove()
@@ -360,9 +423,12 @@ class Prober:
         a = p.abs()
         largest = a.amax().float()  # NaN propagates
         nonfinite = (~torch.isfinite(largest)).float()
+        # the largest finite value, also when NaN/Inf are present (raw memory holds both)
+        finite_largest = torch.where(torch.isfinite(a), a, torch.zeros((), dtype=a.dtype, device=a.device)).amax()
+        finite_largest = torch.where(nonfinite > 0, finite_largest.float(), largest)
         tiny = torch.finfo(p.dtype).tiny
         denormal = torch.count_nonzero((a < tiny) & (a > 0)).float()
-        return torch.stack([nonfinite, torch.nan_to_num(largest, nan=0.0), denormal]).to(device)
+        return torch.stack([nonfinite, finite_largest, denormal]).to(device)
 
     def _parameters(self) -> tuple[list[torch.Tensor], list[list[int]]]:
         """Unique parameters, and for each parametric layer the indices of its own parameters."""
@@ -395,6 +461,7 @@ class Prober:
         loss_nonfinite: torch.Tensor | None,
         device: torch.device | None,
         inputs: ModelInput,
+        output_stats: torch.Tensor | None = None,
     ) -> Measurement:
         if device is None:
             device = params[0].device if params else torch.device("cpu")
@@ -430,11 +497,16 @@ class Prober:
             if info.kind == "weight" and w.dim() >= 2 and module is not last_weight:
                 rows = w.t() if info.type == "Conv1D" and w.dim() == 2 else w
                 rows = rows.reshape(rows.shape[0], -1)
-                if rows.shape[0] > 1:
+                # one value per unit (a (C, 1, 1) scale, a depthwise 1x1) is a scale, not a matrix
+                if rows.shape[0] > 1 and rows.shape[1] > 1:
                     high, low = rows.amax(0), rows.amin(0)  # identical rows: every column is constant
                     same = (high - low).abs().amax() == 0
                     symmetric = (same & (torch.maximum(high.abs(), low.abs()).amax() > 0)).float()
-            param_rows.append(torch.stack([mean, std, nonfinite, huge, denormal, symmetric]).to(device))
+            bias = module._parameters.get("bias")
+            bias_mean = bias.detach().float().mean() if isinstance(bias, torch.Tensor) and bias.numel() else nan
+            param_rows.append(
+                torch.stack([mean, std, nonfinite, huge, denormal, symmetric, bias_mean.to(w.device)]).to(device)
+            )
             main_index = next((i for i in indices if params[i] is main), None)
             g = grads[main_index] if main_index is not None else self._derived_grads.get(id(module))
             gstd = g.detach().float().std().to(device) if g is not None and g.numel() > 1 else nan
@@ -447,7 +519,13 @@ class Prober:
         x = _first_float((inputs.args, inputs.kwargs))
         input_std = x.detach().float().std().to(device) if x is not None and x.numel() > 1 else nan
         n = len(self.calls)
-        act = [s.to(device) if s is not None else torch.full((5,), float("nan"), device=device) for s in self.act_stats]
+        act = [
+            s.to(device) if s is not None else torch.full((A_WIDTH,), float("nan"), device=device)
+            for s in self.act_stats
+        ]
+        raw_rows = [
+            raw_cache[i] if i in raw_cache else self._raw_memory(p.detach(), device) for i, p in enumerate(params)
+        ]
         ograd = [
             self.grad_stats[i].to(device) if i in self.grad_stats else torch.full((2,), float("nan"), device=device)
             for i in range(n)
@@ -460,6 +538,8 @@ class Prober:
             input_std.reshape(1),
             (torch.stack(out_nonfinite).sum() if out_nonfinite else torch.zeros((), device=device)).reshape(1),
             (loss_nonfinite if loss_nonfinite is not None else torch.zeros((), device=device)).reshape(1),
+            (output_stats.to(device) if output_stats is not None else torch.full((2,), float("nan"), device=device)),
+            torch.stack(raw_rows).to(device).reshape(-1) if raw_rows else torch.zeros(0, device=device),
         ]
         flat = torch.cat(pieces).cpu().tolist()  # the one host sync
         self.act_stats.clear()
@@ -472,11 +552,14 @@ class Prober:
             pos += count * width
             return rows
 
-        activation = take(n, 5)
+        activation = take(n, A_WIDTH)
         out_grad = take(n, 2)
-        params_stats = take(len(param_rows), 6)
+        params_stats = take(len(param_rows), P_WIDTH)
         weight_grad = take(len(wgrad_rows), 2)
         input_value, output_nonfinite, loss_nf = flat[pos], flat[pos + 1], flat[pos + 2]
+        output_std, output_spread = flat[pos + 3], flat[pos + 4]
+        pos += 5
+        param_raw = take(len(raw_rows), 3)
         return Measurement(
             self.layers,
             self.calls,
@@ -487,4 +570,7 @@ class Prober:
             None if math.isnan(input_value) else input_value,
             output_nonfinite,
             loss_nf,
+            output_std=None if math.isnan(output_std) else output_std,
+            output_spread=None if math.isnan(output_spread) else output_spread,
+            param_raw=param_raw,
         )

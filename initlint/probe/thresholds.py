@@ -1,5 +1,5 @@
 """The probe's thresholds, configurable under ``[tool.initlint.probe]`` (documented in
-rules/IL601.md ... IL607.md)."""
+rules/IL601.md ... IL612.md)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,14 @@ class Thresholds:
     dead_fraction: float = 0.5
     # IL607: parameter values larger than this in magnitude look like raw memory.
     huge_value: float = 1e10
+    # IL608: the model output's std at init above this (logits: a softmax starts saturated).
+    logit_scale: float = 5.0
+    # IL609: the last SELU output's std more than this factor away from the input's (either way).
+    selu_drift: float = 2.0
+    # IL610: a weight right before a norm with a std this many times the largest init scheme's.
+    weight_scale_ratio: float = 10.0
+    # IL612: more than this fraction of a tanh/sigmoid's outputs in its flat tails (98% of the range).
+    saturated_fraction: float = 0.5
     # Init guess: a weight std within this relative distance of a scheme's std matches it.
     scheme_tolerance: float = 0.10
     # Default batch size when the input is inferred (dead-unit statistics need a real batch).

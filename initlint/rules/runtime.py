@@ -1,4 +1,4 @@
-"""The runtime rules IL601-IL607. `initlint probe` (and `initlint check --probe`) reports them
+"""The runtime rules IL601-IL612. `initlint probe` (and `initlint check --probe`) reports them
 from one measured forward and backward pass; the static engine never runs them (``runtime``)."""
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class NonFinite(RuntimeRule):
 class UninitializedMemory(RuntimeRule):
     code = "IL607"
     name = "uninitialized-memory"
-    summary = "Runtime: parameter values that look like raw memory (huge, denormal or NaN)"
+    summary = "Runtime: parameter values that look like raw memory (huge or denormal numbers)"
     severity = "error"
 
 
@@ -110,6 +110,41 @@ class DefaultBesideCustomSiblings(RuntimeRule):
     severity = "warning"
 
 
+class OutputScale(RuntimeRule):
+    code = "IL608"
+    name = "output-scale"
+    summary = "Runtime: the model's output (logits) has a std far above 1 at init"
+    severity = "warning"
+
+
+class SeluDrift(RuntimeRule):
+    code = "IL609"
+    name = "selu-drift"
+    summary = "Runtime: SELU activations drift from their self-normalizing fixed point (unit std)"
+    severity = "warning"
+
+
+class WeightScaleUnderNorm(RuntimeRule):
+    code = "IL610"
+    name = "weight-scale-under-norm"
+    summary = "Runtime: weights before a norm many times larger than any init scheme (they barely train)"
+    severity = "warning"
+
+
+class InputIndependentOutput(RuntimeRule):
+    code = "IL611"
+    name = "input-independent-output"
+    summary = "Runtime: the output is the same for every sample: zeroed hidden weights cut the input off"
+    severity = "error"
+
+
+class SaturatedActivations(RuntimeRule):
+    code = "IL612"
+    name = "saturated-activations"
+    summary = "Runtime: most outputs of a tanh/sigmoid sit in its flat tails, where the gradient is ~0"
+    severity = "warning"
+
+
 RUNTIME_RULES: tuple[type[RuntimeRule], ...] = (
     ActivationVanishing,
     ActivationExploding,
@@ -118,6 +153,11 @@ RUNTIME_RULES: tuple[type[RuntimeRule], ...] = (
     SymmetricWeights,
     NonFinite,
     UninitializedMemory,
+    OutputScale,
+    SeluDrift,
+    WeightScaleUnderNorm,
+    InputIndependentOutput,
+    SaturatedActivations,
     ParameterNeverWritten,
     InitNeverReachedParameter,
     InitOverwritten,
