@@ -326,3 +326,22 @@ def test_summaries_are_cached_by_content(tmp_path: Path) -> None:
     write(tmp_path, {"net.py": net + "# changed\n"})  # so that net.py's findings are not cached
     assert codes(check(tmp_path, "net.py")) == [("net.py", "IL201", 14)]
     assert json.loads(stored[0].read_text())["functions"]["weights_init"]["params"] == ["m"]
+
+
+# -- IL418: an init function no file applies (advice, off by default) -------------------------------
+def test_an_init_function_no_file_of_the_project_uses(tmp_path: Path) -> None:
+    write(tmp_path, {"utils.py": KAIMING_INIT, "train.py": "from utils import *\n\nnet = build()\n"})
+    assert check(tmp_path, "utils.py") == []  # off by default
+    assert codes(check(tmp_path, "utils.py", extra=("--extend-select", "IL418"))) == [("utils.py", "IL418", 4)]
+    # another file starts applying it: the verdict is not served from the cache
+    write(tmp_path, {"train.py": "from utils import *\n\nnet = build()\nnet.apply(weights_init)\n"})
+    assert check(tmp_path, "utils.py", extra=("--extend-select", "IL418")) == []
+    # a notebook of the project that names it counts too
+    write(
+        tmp_path,
+        {
+            "train.py": "",
+            "explore.ipynb": json.dumps({"cells": [{"cell_type": "code", "source": "net.apply(weights_init)"}]}),
+        },
+    )
+    assert check(tmp_path, "utils.py", extra=("--extend-select", "IL418")) == []

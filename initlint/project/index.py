@@ -12,12 +12,20 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from initlint.project.summary import FileSummary
 
 _MAX_FILE_BYTES = 2_000_000  # a generated file that large holds no init code worth following
+WHOLE_PROJECT = "<the whole project>"
+_MAX_PROJECT_FILES = 20_000
+_MAX_PROJECT_BYTES = 400_000_000
+# Folders that are not the project's own code.
+_SKIPPED_FOLDERS = frozenset(
+    {"node_modules", "site-packages", "__pycache__", "build", "dist", "venv", "env", ".initlint_cache"}
+)
 _SOURCE_FOLDERS = ("", "src", "lib")
 _PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 
@@ -87,6 +95,7 @@ class ProjectIndex:
         self._loaded: dict[Path, Loaded] = {}
         self._building: set[Path] = set()
         self.read: dict[str, str] = {}  # path -> content digest of every summary read (dependencies)
+        self._all_texts: dict[Path, tuple[tuple[int, int] | None, str]] | None = None
 
     # -- finding files ------------------------------------------------------------------------------
     def module_file(self, module: str, importer: Path | None) -> Path | None:
@@ -196,6 +205,44 @@ class ProjectIndex:
         except Exception:  # an unreadable or unparsable neighbour only means less is known
             return None
 
+    # -- the whole project's text ---------------------------------------------------------------------
+    def mentions(self, name: str, besides: Path) -> bool | None:
+        """Whether any Python file or notebook of the project other than ``besides`` has the word
+        ``name``; None when the project is too large to read whole."""
+        # The answer depends on every file of the project: a result that read it is never served
+        # from the cache (this key names no file, so it never matches).
+        self.read[WHOLE_PROJECT] = "read"
+        texts = self._texts()
+        if texts is None:
+            return None
+        pattern = re.compile(rf"(?<![\w]){re.escape(name)}(?![\w])")
+        besides = Path(os.path.abspath(besides))
+        return any(path != besides and pattern.search(text) for path, text in texts.items())
+
+    def _texts(self) -> dict[Path, str] | None:
+        """Every project file's text, re-read when its size or time changed (a long-lived process
+        asks again after edits); None when the project is too large to read whole."""
+        previous = self._all_texts or {}
+        texts: dict[Path, tuple[tuple[int, int] | None, str]] = {}
+        total = 0
+        for path in _project_files(self.root):
+            stamp = _stamp(path)
+            known = previous.get(path)
+            if known is not None and known[0] == stamp and stamp is not None:
+                texts[path] = known
+                total += stamp[1]
+                continue
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            total += len(data)
+            if len(texts) >= _MAX_PROJECT_FILES or total > _MAX_PROJECT_BYTES:
+                return None
+            texts[path] = (stamp, data.decode("utf-8", "replace"))
+        self._all_texts = texts
+        return {path: text for path, (_, text) in texts.items()}
+
     # -- the disk cache ---------------------------------------------------------------------------------
     def _cache_file(self, digest: str) -> Path | None:
         if self.spec.cache_dir is None:
@@ -240,3 +287,17 @@ def open_index(spec: ProjectSpec) -> ProjectIndex:
     if index is None:
         index = _OPEN[spec] = ProjectIndex(spec)
     return index
+
+
+def _project_files(root: Path) -> list[Path]:
+    """The project's .py files and notebooks: hidden folders, virtual environments and build
+    output left out, links not followed."""
+    found: list[Path] = []
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = [
+            d for d in subfolders if not d.startswith(".") and d not in _SKIPPED_FOLDERS and not d.endswith(".egg-info")
+        ]
+        found.extend(Path(folder) / f for f in files if f.endswith((".py", ".ipynb")))
+        if len(found) > _MAX_PROJECT_FILES:
+            break
+    return found

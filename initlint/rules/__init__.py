@@ -38,6 +38,7 @@ from initlint.rules.il414_to_empty_partial_reset import ToEmptyPartialReset
 from initlint.rules.il415_init_function_never_used import InitFunctionNeverUsed
 from initlint.rules.il416_init_condition_never_true import InitConditionNeverTrue
 from initlint.rules.il417_init_function_not_importable import InitFunctionNotImportable
+from initlint.rules.il418_init_function_never_applied import InitFunctionNeverApplied
 from initlint.rules.il501_functional_dropout_always_on import FunctionalDropoutAlwaysOn
 from initlint.rules.il502_dropout_probability_out_of_range import DropoutProbabilityOutOfRange
 from initlint.rules.il902_unused_noqa import UnusedNoqa
@@ -77,6 +78,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     InitFunctionNeverUsed,
     InitConditionNeverTrue,
     InitFunctionNotImportable,
+    InitFunctionNeverApplied,
     ClassnameDispatchMismatch,
     BiasTruthTest,
     InitActivationMismatch,
