@@ -125,3 +125,25 @@ def test_cli_meta(tmp_path, monkeypatch):
     assert {p["parameter"]: p["status"] for p in data["provenance"]["parameters"]}["scale"] == "uninitialized"
     out = CliRunner().invoke(main, ["probe", "m.py:Net", "--meta", "--provenance"])
     assert "NEVER WRITTEN" in out.output and "one module at a time" in out.output
+
+
+def test_chunked_statistics_match_torch(monkeypatch):
+    import initlint.probe.meta as meta
+
+    monkeypatch.setattr(meta, "CHUNK", 1000)  # many chunks on a small tensor
+    t = torch.randn(37, 113) * 0.3 + 0.1
+    t[0, 0] = 1e-42  # denormal
+    std, mean, largest, denormal = meta._chunked_stats(t)
+    assert std == pytest.approx(float(t.std()), rel=1e-5) and mean == pytest.approx(float(t.mean()), abs=1e-6)
+    assert largest == pytest.approx(float(t.abs().max())) and denormal == 1
+    t[5, 5] = float("nan")
+    assert meta._chunked_stats(t)[2] == float("inf")
+
+
+def test_nan_from_the_init_on_meta():
+    def init(m):
+        if isinstance(m, nn.Linear):
+            nn.init.constant_(m.weight, float("nan"))
+
+    result = probe_meta(lambda: nn.Sequential(nn.Linear(8, 8)), init_fn=init)
+    assert [f.code for f in result.findings] == ["IL606"]

@@ -85,6 +85,7 @@ class ProbeResult:
             **({"provenance": self.provenance.to_dict()} if self.provenance is not None else {}),
             **({"confirmed_at_runtime": self.confirmed} if self.confirmed else {}),
             **({"copied": True} if self.copied else {}),
+            **({"meta": self.extra["meta"]} if "meta" in self.extra else {}),
         }
 
 

@@ -178,6 +178,34 @@ class _Own(nn.Module):
         return iter(())
 
 
+CHUNK = 1 << 24  # elements: statistics of a 4 GiB embedding without a 4 GiB temporary
+
+
+def _chunked_stats(t: torch.Tensor) -> tuple[float, float, float, int]:
+    """std, mean, largest |x| (inf when NaN/Inf) and denormal count, chunk by chunk (float64 sums)."""
+    flat = t.reshape(-1)
+    n = flat.numel()
+    if n == 0:
+        return math.nan, math.nan, 0.0, 0
+    tiny = torch.finfo(t.dtype).tiny if t.is_floating_point() else 0.0
+    total = squares = 0.0
+    largest, denormal = 0.0, 0
+    for start in range(0, n, CHUNK):
+        chunk = flat[start : start + CHUNK].double()
+        total += float(chunk.sum())
+        squares += float(chunk.square().sum())
+        a = chunk.abs()
+        high = float(a.amax())
+        largest = math.inf if not math.isfinite(high) else max(largest, high)
+        if tiny:
+            denormal += int(torch.count_nonzero((a < tiny) & (a > 0)))
+    mean = total / n
+    var = max(squares / n - mean * mean, 0.0) * n / (n - 1) if n > 1 else math.nan
+    if not math.isfinite(total) or not math.isfinite(squares):
+        return math.nan, mean, math.inf, denormal
+    return math.sqrt(var), mean, largest, denormal
+
+
 def _measure(
     module: nn.Module, label: str, order: int, t: Thresholds, codes: set[str]
 ) -> tuple[Row | None, list[RuntimeFinding]]:
@@ -188,14 +216,14 @@ def _measure(
         return None, findings
     main = weight if weight is not None else params[0]
     with torch.no_grad():
-        w = main.detach().float()
-        std, mean = torch.std_mean(w) if w.numel() > 1 else (torch.tensor(float("nan")), w.reshape(-1)[0])
-        largest = max(float(p.detach().abs().amax().float()) if p.numel() else 0.0 for p in params)
-        tiny = [torch.finfo(p.dtype).tiny for p in params]
-        denormal = sum(int(torch.count_nonzero((p.abs() < m) & (p != 0))) for p, m in zip(params, tiny, strict=True))
+        std, mean, _, _ = _chunked_stats(main.detach())
+        largest, denormal = 0.0, 0
+        for p in params:
+            _, _, high, tiny = _chunked_stats(p.detach())
+            largest, denormal = max(largest, high), denormal + tiny
     kind = "weight" if weight is not None and weight.dim() >= 2 else "other"
     row = Row(label, type(module).__name__, kind, tuple(main.shape), order, order)
-    row.weight_std, row.weight_mean = float(std), float(mean)
+    row.weight_std, row.weight_mean = std, mean
     fan = fans(module, main) if kind == "weight" else None
     if fan is not None:
         row.fan_in, row.fan_out = fan

@@ -42,6 +42,13 @@ def render_provenance(result: Any) -> str:
         if counts
         else "parameters: none"
     )
+    meta = result.extra.get("meta")
+    if meta:
+        out.append(
+            f"meta mode: {meta['modules']} module(s) materialized one at a time, "
+            f"{meta['materialized_bytes_total'] / 2**20:.1f} MiB in all, at most "
+            f"{meta['materialized_bytes_peak'] / 2**20:.1f} MiB at once (largest `{meta['largest_module']}`)"
+        )
     for c in result.confirmed:
         out.append(
             f"confirmed at runtime: {c['path']}:{c['line']}:{c['column']}: {c['static']} {c['name']} "
