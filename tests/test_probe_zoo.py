@@ -7,6 +7,7 @@ pathology it guards allows (a 1000-class head where the class count matters, sma
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -523,3 +524,184 @@ def test_bug_is_detected(name: str) -> None:
     factory, make_input, code = BUGS[name][:3]
     result = run(factory, make_input)
     assert code in {f.code for f in result.findings}, describe(result)
+
+
+# ---- the root causes of the zoo's false alarms, one by one (torch only) ----------------------
+class MBConvSE(nn.Module):
+    """EfficientNet/MobileNetV3-style: squeeze-excite after the activation (pooled positive features)."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, padding=1)
+        self.bn = nn.BatchNorm2d(c)
+        self.act = nn.ReLU()
+        self.se = SqueezeExcite(c, c // 4)
+
+    def forward(self, x: Any) -> Any:
+        return x + self.se(self.act(self.bn(self.conv(x))))
+
+
+def test_relu_inside_squeeze_excite_gates_is_not_dead_units() -> None:
+    torch.manual_seed(1)  # with this seed 75% of the first gate's units are negative for all 8 images
+    blocks = [MBConvSE(32) for _ in range(3)]
+    model = nn.Sequential(
+        nn.Conv2d(3, 32, 3, padding=1), *blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10)
+    )
+    result = probe_model(model, input_fn=images(8, 16))
+    assert result.findings == [], describe(result)
+    gates = [r for r in result.rows if r.layer.endswith("se.relu")]
+    assert len(gates) == 3 and all(r.dead_fraction is None for r in gates)
+    # a ReLU on per-position features is still measured
+    assert all(r.dead_fraction is not None for r in result.rows if r.layer.endswith(".act"))
+
+
+def test_multihead_attention_out_proj_is_not_unused() -> None:
+    torch.manual_seed(0)
+    model = MHAClassifier()
+    model.spare = nn.Linear(4, 4)  # never called: still unused
+    result = probe_model(model, input_fn=ids(500, 16))
+    rows = {r.layer: r for r in result.rows}
+    assert "unused" not in rows["attn.out_proj"].flags and rows["attn.out_proj"].weight_grad_std
+    assert "unused" in rows["spare"].flags
+
+
+class TokenBlock(nn.Module):
+    """A ConvNeXt block of torchvision: its own layer scale of shape (C, 1, 1) beside its children."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, padding=1)
+        self.layer_scale = nn.Parameter(torch.full((c, 1, 1), 1e-6))
+
+    def forward(self, x: Any) -> Any:
+        return x + self.layer_scale * self.conv(x)
+
+
+class WithTokens(nn.Module):
+    """A root module owning a cls token and position embeddings (ViT): not a weight layer."""
+
+    def __init__(self, c: int = 16) -> None:
+        super().__init__()
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, c))
+        self.pos = nn.Parameter(torch.zeros(1, 5, c))
+        self.stem = nn.Conv2d(3, c, 4, stride=4)
+        self.blocks = nn.Sequential(TokenBlock(c), TokenBlock(c))
+        self.head = nn.Linear(c, 10)
+
+    def forward(self, x: Any) -> Any:
+        x = self.blocks(self.stem(x)).flatten(2).transpose(1, 2)[:, :4]
+        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], 1) + self.pos
+        return self.head(x[:, 0] + x[:, 1:].mean(1))
+
+
+def test_layer_scales_and_tokens_are_not_weight_matrices() -> None:
+    torch.manual_seed(0)
+    result = probe_model(WithTokens(), input_fn=images(8, 8))
+    assert result.findings == [], describe(result)
+    kinds = {r.layer: r.kind for r in result.rows}
+    assert kinds["(model)"] == "other" and kinds["blocks.0"] == "other" and kinds["stem"] == "weight"
+
+
+def test_zero_and_small_heads_are_deliberate() -> None:
+    for std in (0.0, 0.001):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1000))
+        nn.init.normal_(model[4].weight, std=std) if std else nn.init.zeros_(model[4].weight)
+        nn.init.zeros_(model[4].bias)
+        result = probe_model(model)
+        assert result.findings == [], describe(result)
+    # a vanished signal before the head is still reported
+    model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+    nn.init.normal_(model[0].weight, std=1e-4)
+    for i in (0, 2):
+        nn.init.zeros_(model[i].bias)
+    assert "IL601" in {f.code for f in probe_model(model).findings}
+
+
+def test_large_head_does_not_unbalance_gradients() -> None:
+    """The old loss divided by sqrt(numel): a 1000-class head's gradient looked 30x smaller."""
+    torch.manual_seed(0)
+    body = [m for _ in range(4) for m in (nn.Linear(128, 128), nn.ReLU())]
+    model = nn.Sequential(*body, nn.Linear(128, 1000))
+    for m in model:
+        if isinstance(m, nn.Linear):
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+    result = probe_model(model)
+    assert result.findings == [], describe(result)
+    head = next(r for r in result.rows if r.layer == "8")
+    first = next(r for r in result.rows if r.layer == "0")
+    assert head.head and 0.1 < head.weight_grad_std / first.weight_grad_std < 10
+
+
+def test_scheme_guesses_of_real_models() -> None:
+    from initlint.probe.verdicts import guess_scheme
+
+    assert guess_scheme(math.sqrt(2 / (256 * 9)), 0.0, 64 * 9, 256 * 9, 0.1) == "kaiming-fan-out"
+    assert guess_scheme(0.02, 0.0, 8192, 8192, 0.1) == "normal(0.02)"
+    assert guess_scheme(math.sqrt(2 / 512), 0.0, 512, 512, 0.1).split("/")[:2] == ["kaiming", "kaiming-fan-out"]
+
+
+# ---- messages and one finding per cause ---------------------------------------------------
+def test_residual_growth_is_told_to_scale_the_branches() -> None:
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc1, self.fc2 = nn.Linear(128, 128), nn.Linear(128, 128)
+            for fc in (self.fc1, self.fc2):
+                nn.init.kaiming_normal_(fc.weight, nonlinearity="relu")
+                nn.init.zeros_(fc.bias)
+
+        def forward(self, x: Any) -> Any:
+            return x + self.fc2(torch.relu(self.fc1(x)))
+
+    torch.manual_seed(0)
+    model = nn.Sequential(*(Block() for _ in range(12)), nn.Linear(128, 10))
+    finding = next(f for f in probe_model(model).findings if f.code == "IL602")
+    assert "residual branch" in finding.suggestion and "kaiming" not in finding.suggestion
+
+
+def test_dead_units_behind_a_negative_bias_name_the_bias() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
+    nn.init.constant_(model[0].bias, -2.0)
+    finding = next(f for f in probe_model(model).findings if f.code == "IL604")
+    assert "bias of `0`" in finding.cause and "bias of `0`" in finding.suggestion
+
+
+def test_tanh_saturation_is_told_xavier() -> None:
+    result = run(lambda: tanh_mlp(1.0), lambda: torch.randn(64, 128))
+    assert [f.code for f in result.findings] == ["IL612"], describe(result)  # not also IL603
+    assert "xavier" in result.findings[0].suggestion and "tanh" in result.findings[0].suggestion
+
+
+class RootScale(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(32, 32)
+        self.scale = nn.Parameter(torch.empty(32))
+        with torch.no_grad():
+            self.scale.copy_(torch.tensor([1e30, 1e-42] * 16))  # what torch.empty may hand back
+
+    def forward(self, x: Any) -> Any:
+        return self.fc(x) * self.scale
+
+
+def test_unfilled_parameter_is_named_not_model() -> None:
+    result = probe_model(RootScale())
+    assert [(f.code, f.layer) for f in result.findings] == [("IL607", "scale")], describe(result)
+    assert "`scale`" in result.findings[0].message
+
+
+def test_meta_device_mistake_is_one_finding() -> None:
+    result = run(meta_built_mlp, lambda: torch.randn(64, 64))
+    assert [f.code for f in result.findings] == ["IL607"], describe(result)
+    finding = result.findings[0]
+    assert len(finding.extra["parameters"]) == 14 and "to_empty" in finding.cause
+
+
+def test_zeroed_convs_are_one_finding_at_the_first_zero_layer() -> None:
+    result = run(lambda: plain_cnn(True), images(16, 16))
+    assert [(f.code, f.layer) for f in result.findings] == [("IL611", "0")], describe(result)
+    assert result.findings[0].extra["zero_layers"] == ["0", "2", "4", "6"]
+    # a zero-init last layer of a residual branch keeps the output input-dependent
+    assert run(lora_mlp, lambda: torch.randn(64, 64)).findings == []
