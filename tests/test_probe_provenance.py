@@ -241,3 +241,22 @@ def test_static_check_still_never_imports_torch_with_the_new_modules():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr
+
+
+THREE_BUGS = 'import torch\nimport torch.nn as nn\nfrom torch.nn.utils.parametrizations import weight_norm\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.stem = weight_norm(nn.Linear(32, 64))\n        nn.init.kaiming_normal_(self.stem.weight)\n        self.blocks = nn.ModuleList(nn.Linear(64, 64) for _ in range(4))\n        self.apply(self._init)\n        self.head = nn.Linear(64, 10)\n        self.gain = nn.Parameter(torch.empty(10))\n\n    def _init(self, m):\n        if isinstance(m, nn.Linear):\n            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")\n            nn.init.zeros_(m.bias)\n\n    def forward(self, x):\n        x = torch.relu(self.stem(x))\n        for block in self.blocks:\n            x = torch.relu(block(x))\n        return self.head(x) * self.gain\n'
+
+
+def test_one_root_cause_one_finding_and_each_static_finding_confirmed_once(tmp_path, monkeypatch):
+    (tmp_path / "model.py").write_text(THREE_BUGS)
+    monkeypatch.chdir(tmp_path)
+    out = CliRunner().invoke(main, ["probe", "model.py:Net", "--device", "cpu", "--format", "json"])
+    data = json.loads(out.output)
+    ours = [f for f in data["findings"] if f["code"] in PROVENANCE_CODES]
+    assert sorted(f["code"] for f in ours) == ["IL620", "IL621", "IL623"]  # not one per write or per parameter
+    il621 = next(f for f in ours if f["code"] == "IL621")
+    assert il621["layer"] == "stem" and il621["locations"] == ["model.py:10", "model.py:18"]
+    il623 = next(f for f in ours if f["code"] == "IL623")
+    assert il623["parameters"] == ["head.weight", "head.bias"] and "did not exist yet" in il623["message"]
+    confirmed = [(c["static"], c["line"]) for c in data["confirmed_at_runtime"]]
+    assert sorted(confirmed) == [("IL404", 14), ("IL406", 12), ("IL410", 10)]
+    assert not any(f["code"] == "IL607" for f in data["findings"])

@@ -70,22 +70,27 @@ def _never_written(prov: Provenance) -> list[RuntimeFinding]:
 
 
 def _lost(prov: Provenance) -> list[RuntimeFinding]:
-    out = []
+    """One finding per layer (every lost write to its computed weight), one per unnamed write."""
+    groups: dict[str, list[Any]] = {}
     for w in prov.lost:
-        e = w.event
-        layer = w.layers[0] if len(w.layers) == 1 else "(model)"
-        target = f"the computed weight of `{layer}`" if len(w.layers) == 1 else "a computed weight"
+        key = w.layers[0] if len(w.layers) == 1 else f"?{w.event.seq}"
+        groups.setdefault(key, []).append(w.event)
+    out = []
+    for key, events in groups.items():
+        layer = "(model)" if key.startswith("?") else key
+        target = "a computed weight" if key.startswith("?") else f"the computed weight of `{layer}`"
+        writes = ", ".join(f"`{e.op}` at {e.location or 'an unknown place'}" for e in events)
         out.append(
             _finding(
                 "IL621",
-                f"`{e.op}` at {e.location or 'an unknown place'} wrote {target} (weight_norm or a parametrization "
-                "recomputes it from its parameters): the init never reached a parameter and is lost",
+                f"{writes} wrote {target} (weight_norm or a parametrization recomputes it from its parameters): "
+                f"the init never reached a parameter and is lost",
                 layer,
                 cause="`.weight` of a weight_norm/parametrized layer is recomputed from weight_g/weight_v "
                 "(parametrizations.weight.original0/1) before each use",
                 suggestion="init the layer before wrapping it, or init the original parameters "
                 "(weight_v / parametrizations.weight.original1)",
-                extra={"locations": [e.location] if e.location else []},
+                extra={"locations": [e.location for e in events if e.location]},
             )
         )
     return out
@@ -277,14 +282,19 @@ def _dispatch_missed(prov: Provenance) -> list[RuntimeFinding]:
             layer = names.get(id(module))
             if layer is None:
                 continue
-            for attr in sorted(branch.attrs):
+            missed: list[tuple[str, ParamProvenance]] = []
+            for attr in sorted(branch.attrs, key=lambda a: (a != "weight", a)):
                 qname = attr if layer == "(model)" else f"{layer}.{attr}"
                 p = prov.params.get(qname)
                 if p is None or qname in reported or p.status in ("lazy", "meta", "unknown"):
                     continue
-                if _written_by(p, code):
-                    continue
-                reported.add(qname)
+                if not _written_by(p, code):
+                    missed.append((qname, p))
+            if missed:  # one finding per layer, naming every parameter the function missed
+                reported.update(q for q, _ in missed)
+                attrs = ", ".join(f"`.{q.rsplit('.', 1)[-1]}`" for q, _ in missed)
+                params = ", ".join(f"`{q}`" for q, _ in missed)
+                keeps = "; ".join(f"`{q}` keeps {p.source()}" for q, p in missed)
                 late = id(module) not in call.before
                 why = (
                     f"`{layer}` did not exist yet when `.apply({fname})` ran"
@@ -294,15 +304,19 @@ def _dispatch_missed(prov: Provenance) -> list[RuntimeFinding]:
                 out.append(
                     _finding(
                         "IL623",
-                        f"`{fname}` ({where}) initializes `.{attr}` of every `{_type_names(branch.types)}` "
-                        f"(line {branch.line}), but it never wrote `{qname}` ({type(module).__name__}): {why}; "
-                        f"it keeps {p.source()}",
+                        f"`{fname}` ({where}) initializes {attrs} of every `{_type_names(branch.types)}` "
+                        f"(line {branch.line}), but it never wrote {params} ({type(module).__name__}): {why}; "
+                        f"{keeps}",
                         layer,
                         cause=why,
                         suggestion=f"apply `{fname}` after every layer is built (at the end of __init__)"
                         if late
                         else f"check the branch conditions of `{fname}`",
-                        extra={"parameter": qname, "locations": [x for x in (where, call.location) if x]},
+                        extra={
+                            "parameter": missed[0][0],
+                            "parameters": [q for q, _ in missed],
+                            "locations": [x for x in (where, call.location) if x],
+                        },
                     )
                 )
     return out
@@ -405,6 +419,7 @@ def confirm_static(findings: list[RuntimeFinding], path: str) -> list[dict[str, 
     static = lint_source(source, LintOptions(codes))
     here = Path(path).resolve()
     confirmed = []
+    seen: set[tuple[str, int]] = set()  # a static finding is confirmed once
     for finding in wanted:
         lines = set()
         for loc in finding.extra["locations"]:
@@ -415,7 +430,8 @@ def confirm_static(findings: list[RuntimeFinding], path: str) -> list[dict[str, 
             except (OSError, ValueError):
                 continue
         for s in static:
-            if s.code in STATIC_PREDICTS[finding.code] and s.line in lines:
+            if s.code in STATIC_PREDICTS[finding.code] and s.line in lines and (s.code, s.line) not in seen:
+                seen.add((s.code, s.line))
                 confirmed.append(
                     {"static": s.code, "name": s.name, "path": path, "line": s.line, "column": s.column,
                      "message": s.message, "runtime": finding.code, "layer": finding.layer}
