@@ -266,6 +266,52 @@ def extra_row(fn: Callable[[Context], None]) -> Callable[[Context], None]:
     return fn
 
 
+# --- project index: one changed file in a 1,000-file project --------------------------------
+PROJECT_FILES = 1_000
+
+
+@extra_row
+def bench_project_change(ctx: Context) -> None:
+    """A 1,000-file project (the first corpus package's files, folders kept so that relative imports
+    resolve) checked once to fill the cache; then one model file changes and the whole project is
+    checked again: only that file and the files whose verdicts read its summary are re-checked."""
+    import shutil
+
+    files = [p for p in corpus.python_files(ctx.roots[:1])][:PROJECT_FILES]
+    if len(files) < 100:
+        ctx.rows.append(Row("project: one changed file", note="not enough corpus files"))
+        return
+    project = ctx.workdir / "project"
+    shutil.rmtree(project, ignore_errors=True)
+    base = ctx.roots[0]
+    for path in files:
+        target = project / path.relative_to(base)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    (project / "pyproject.toml").write_text("[project]\nname = 'bench'\n")
+    changed = next((p for p in sorted(project.rglob("*.py")) if "models" in p.parts and "init" in p.read_text()), None)
+    changed = changed or sorted(project.rglob("*.py"))[0]
+    cache_dir = ctx.workdir / "project-cache"
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    check = [*ctx.initlint, "check", "--exit-zero", "-q", "--cache-dir", str(cache_dir)]
+    print(f"project index: {len(files)} files, cache fill ...", file=sys.stderr, flush=True)
+    measure([*check, str(project)], cwd=ctx.workdir)
+    original = changed.read_text()
+    runs = []
+    for n in range(ctx.args.repeat_small):
+        changed.write_text(original + f"\n# edit {n}\n")
+        runs.append(measure([*check, str(project)], cwd=ctx.workdir))
+    changed.write_text(original)
+    again = sorted(runs, key=lambda m: m.seconds)[len(runs) // 2]
+    one = median_of([*ctx.initlint, "check", "--no-cache", "--exit-zero", "-q", str(changed)], ctx.args.repeat_small,
+                    cwd=ctx.workdir)  # fmt: skip
+    r = again.seconds / one.seconds
+    rel = changed.relative_to(project)
+    ctx.rows.append(ratio_row("project: one file of 1,000 changed", again, r, "<= 2x one-file check", r <= 2.0,
+                              f"{len(files)} files, {rel} edited, median of {len(runs)}"))  # fmt: skip
+    ctx.rows.append(ratio_row("project: that file alone, no cache", one, None, "reference", None))
+
+
 # --- 10k vs 100k-line scaling ------------------------------------------------------------
 
 _BLOCK = """\

@@ -115,7 +115,9 @@ def run_on_bytes(job: Job, data: bytes, options: LintOptions) -> FileOutcome:
     if job.mode == "check":
         deps: dict[str, str] = {}
         findings = lint_source(source, options, deps)
-        return FileOutcome(job.path, findings, digest=cache_digest(data, job.path, options), deps=deps)
+        return FileOutcome(
+            job.path, findings, digest=cache_digest(data, job.path, options.project is not None), deps=deps
+        )
     outcome = fix_source(source, options, job.unsafe)
     result = FileOutcome(job.path, outcome.findings, messages=[f"{job.path}: {m}" for m in outcome.problems])
     if outcome.applied == 0:
@@ -318,7 +320,7 @@ def run(
             if data is None:
                 result.findings += [problem] if problem and problem.code in options.codes else []
                 continue
-            cached = cache.get(cache_digest(data, path, options), path, current.matches)
+            cached = cache.get(cache_digest(data, path, options.project is not None), path, current.matches)
             if cached is not None:
                 result.findings += cached
                 continue
@@ -363,10 +365,10 @@ def run(
     return result
 
 
-def cache_digest(data: bytes, path: str, options: LintOptions) -> str:
+def cache_digest(data: bytes, path: str, project: bool) -> str:
     """The cache key of a file's findings: its bytes; with project analysis also its place (its
     imports resolve from there), the summaries it read being checked separately (``_Digests``)."""
-    if options.project is None:
+    if not project:
         return content_digest(data)
     return content_digest(data + b"\0" + os.path.abspath(path).encode("utf-8", "surrogateescape"))
 

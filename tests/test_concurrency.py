@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from initlint.cache import content_digest
 from initlint.cli import main
+from initlint.runner import cache_digest
 
 COUNT = 200
 TIMEOUT = 120
@@ -97,8 +97,9 @@ def assert_sound(cache: Path, count: int | None = COUNT) -> None:
 
 
 def entry_of(cache: Path, folder: Path, path: str) -> Path:
-    (key,) = [p for p in cache.iterdir() if p.is_dir()]
-    return key / f"{content_digest((folder / path).read_bytes())}.json"
+    (key,) = [p for p in cache.iterdir() if p.is_dir() and p.name != "summaries"]
+    # With project analysis (the CLI's default) a file's key includes its place.
+    return key / f"{cache_digest((folder / path).read_bytes(), str(folder / path), project=True)}.json"
 
 
 # --- several processes at once -----------------------------------------------------------------
