@@ -345,3 +345,32 @@ def test_an_init_function_no_file_of_the_project_uses(tmp_path: Path) -> None:
         },
     )
     assert check(tmp_path, "utils.py", extra=("--extend-select", "IL418")) == []
+
+
+# -- bad neighbours never break a check -------------------------------------------------------------
+@pytest.mark.parametrize(
+    "utils",
+    [
+        b"def weights_init(m:\n",  # does not parse
+        b"\xff\xfe\x00garbage",  # not text
+        b"from train import *\nfrom utils import *\n",  # a star-import cycle
+        b"from .utils import weights_init\n",  # re-exports itself
+    ],
+    ids=["syntax-error", "binary", "star-cycle", "self-reexport"],
+)
+def test_unreadable_or_circular_neighbours_give_nothing_and_crash_nothing(tmp_path: Path, utils: bytes) -> None:
+    write(
+        tmp_path,
+        {"__init__.py": "", "train.py": MODELS + "\nfrom utils import *\nnet = MLP()\nnet.apply(weights_init)\n"},
+    )
+    (tmp_path / "utils.py").write_bytes(utils)
+    findings = check(tmp_path, "train.py")
+    assert [f["code"] for f in findings if f["code"] in ("IL999", "IL201", "IL401")] == []
+
+
+def test_an_import_cycle_between_two_project_files(tmp_path: Path) -> None:
+    a = "import torch.nn as nn\nfrom b import helper\n\ndef weights_init(m):\n    helper(m)\n"
+    b = "import torch.nn as nn\nfrom a import weights_init\n\ndef helper(m):\n    weights_init(m)\n"
+    train = MODELS + "\nfrom a import weights_init\nnet = MLP()\nnet.apply(weights_init)\n"
+    write(tmp_path, {"a.py": a, "b.py": b, "train.py": train})
+    assert check(tmp_path, ".") == []

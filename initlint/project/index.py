@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from initlint.project.summary import FileSummary
 
 _MAX_FILE_BYTES = 2_000_000  # a generated file that large holds no init code worth following
 WHOLE_PROJECT = "<the whole project>"
+_STANDARD_LIBRARY = frozenset(sys.stdlib_module_names) | {"torch", "numpy", "typing_extensions"}
 _MAX_PROJECT_FILES = 20_000
 _MAX_PROJECT_BYTES = 400_000_000
 # Folders that are not the project's own code.
@@ -95,12 +97,22 @@ class ProjectIndex:
         self._loaded: dict[Path, Loaded] = {}
         self._building: set[Path] = set()
         self.read: dict[str, str] = {}  # path -> content digest of every summary read (dependencies)
+        # (module, importer's folder) -> its file; answered from the disk once per process.
+        self._modules: dict[tuple[str, Path | None], Path | None] = {}
         self._all_texts: dict[Path, tuple[tuple[int, int] | None, str]] | None = None
 
     # -- finding files ------------------------------------------------------------------------------
     def module_file(self, module: str, importer: Path | None) -> Path | None:
         """The file of module ``module`` ("a.b", or ".b" / "..a.b" relative to ``importer``)."""
+        key = (module, None if importer is None else importer.parent)
+        if key not in self._modules:
+            self._modules[key] = self._module_file(module, importer)
+        return self._modules[key]
+
+    def _module_file(self, module: str, importer: Path | None) -> Path | None:
         level = len(module) - len(module.lstrip("."))
+        if not level and module.partition(".")[0] in _STANDARD_LIBRARY:
+            return None
         parts = [p for p in module.lstrip(".").split(".") if p]
         if level:
             if importer is None:

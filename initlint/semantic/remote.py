@@ -94,6 +94,7 @@ class ProjectView:
         self.model = model
         self.index = index
         self.path = Path(model.source.path).resolve()
+        self._found: dict[tuple[str, Path], RemoteFunction | RemoteClass | None] = {}
 
     # -- names ----------------------------------------------------------------------------------------
     def qualified(self, node: cst.BaseExpression) -> tuple[str, Path] | None:
@@ -146,6 +147,12 @@ class ProjectView:
     def lookup(self, qualified: str, importer: Path, hops: int = 0) -> RemoteFunction | RemoteClass | None:
         """``pkg.mod.name`` (or ``.mod.name``) to the function or class of the project it names,
         through re-exports (``from .impl import name`` in ``__init__.py``) and star imports."""
+        key = (qualified, importer)
+        if key not in self._found:
+            self._found[key] = self._lookup(qualified, importer, hops)
+        return self._found[key]
+
+    def _lookup(self, qualified: str, importer: Path, hops: int) -> RemoteFunction | RemoteClass | None:
         if hops > _MAX_HOPS:
             return None
         level = len(qualified) - len(qualified.lstrip("."))
