@@ -374,3 +374,39 @@ def test_an_import_cycle_between_two_project_files(tmp_path: Path) -> None:
     train = MODELS + "\nfrom a import weights_init\nnet = MLP()\nnet.apply(weights_init)\n"
     write(tmp_path, {"a.py": a, "b.py": b, "train.py": train})
     assert check(tmp_path, ".") == []
+
+
+def test_a_fixed_std_init_of_another_file_on_a_deep_relu_chain(tmp_path: Path) -> None:
+    """IL203 through a file boundary: normal_(std=0.01) in inits.py on 3 hidden ReLU layers here."""
+    small = "import torch.nn as nn\n\n\ndef init_small(m):\n    if isinstance(m, nn.Linear):\n        nn.init.normal_(m.weight, std=0.01)\n"
+    deep = """\
+import torch.nn as nn
+
+from inits import init_small
+
+
+class Deep(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l1 = nn.Linear(256, 256)
+        self.l2 = nn.Linear(256, 256)
+        self.l3 = nn.Linear(256, 256)
+        self.head = nn.Linear(256, 10)
+        self.apply(init_small)
+
+    def forward(self, x):
+        x = self.l1(x).relu()
+        x = self.l2(x).relu()
+        x = self.l3(x).relu()
+        return self.head(x)
+"""
+    write(tmp_path, {"inits.py": small, "deep.py": deep})
+    findings = check(tmp_path, "deep.py", extra=("--select", "IL203"))
+    assert codes(findings) == [("deep.py", "IL203", 13)]
+    assert "inits.py:6" in findings[0]["message"]
+    assert any(r["path"].endswith("inits.py") for r in findings[0]["related"])
+    write(
+        tmp_path,
+        {"inits.py": small.replace("nn.init.normal_(m.weight, std=0.01)", "nn.init.kaiming_normal_(m.weight)")},
+    )
+    assert check(tmp_path, "deep.py", extra=("--select", "IL203")) == []

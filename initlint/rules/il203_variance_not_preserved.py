@@ -3,11 +3,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from initlint.rules.base import Invalid, Report, Rule, src
+from initlint.rules.base import Elsewhere, Invalid, Report, Rule, src
 from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.chains import Step, chains, weight_sites
 from initlint.semantic.inits import InitSite
+from initlint.semantic.remote import RemoteSite
 
 LOW, HIGH = 0.1, 10.0  # predicted total std gain outside this range is flagged
 # Second moment kept by an activation for a zero-mean Gaussian input (ReLU keeps half).
@@ -29,6 +30,7 @@ class VarianceNotPreserved(Rule):
     name = "variance-not-preserved"
     summary = "A fixed-scale init (normal std, uniform bounds) makes the signal vanish or explode through a chain"
     severity = "warning"
+    uses_project = True
     triggers = (INIT_TRIGGER,)
     uses_init_aliases = True
 
@@ -162,28 +164,42 @@ class VarianceNotPreserved(Rule):
             )
             related = [(step.layer.call, f"{step.layer.path}: fan_in {step.layer.fan_in}") for step in chain]
             related += [(site.call, f"{_label(model, site)} reaching it") for site in sites[1:]]
+            related += [
+                (Elsewhere(o.path, o.where), o.message)
+                for site in sites
+                if isinstance(site, RemoteSite)
+                for o in site.effect.origins
+            ]
             yield Report(first.call, message, related=related)
 
 
-def _label(model: SemanticModel, site: InitSite) -> str:
-    """``normal_``, or for a random draw assigned to the weight the draw itself."""
+def _label(model: SemanticModel, site: InitSite | RemoteSite) -> str:
+    """``normal_``, or for a random draw assigned to the weight the draw itself; for an init of
+    another file, where it is."""
+    if isinstance(site, RemoteSite):
+        origin = site.effect.origins[0]
+        return f"{site.scheme.function} ({origin.path.rsplit('/', 1)[-1]}:{origin.where.line}, through {site.function})"
     if site.drawn is None:
         return site.function
     code = " ".join(model.code(site.drawn).split())
     return f"`{code}`" if len(code) <= 60 else f"the {site.scheme.family} draw"
 
 
-def _evaluate(model: SemanticModel, chain: list[Step]) -> tuple[list[float], float, list[InitSite]] | None:
+def _evaluate(model: SemanticModel, chain: list[Step]) -> tuple[list[float], float, list[InitSite | RemoteSite]] | None:
     """Per-layer std gains, their product over the chain, and the init sites involved; None when
     any link is unknown or the chain has fewer than two hidden layers."""
     if sum(step.copies for step in chain) < 2:
         return None
     gains: list[float] = []
-    sites: list[InitSite] = []
+    sites: list[InitSite | RemoteSite] = []
     log_total = 0.0
     saturating = False
     for step in chain:
-        site_list = weight_sites(model, step.layer)
+        site_list: list[InitSite | RemoteSite] = [*weight_sites(model, step.layer)]
+        # inits written in another file of the project (`self.apply(init_fn)`) count the same
+        site_list += [
+            r for r in model.remote_init_sites if r.effect.attr == "weight" and any(x is step.layer for x in r.layers)
+        ]
         if len(site_list) != 1:
             return None
         site = site_list[0]

@@ -88,6 +88,10 @@ class RemoteSite:
     effect: ReachedEffect
     layers: list[Layer] = field(default_factory=list)
 
+    @property
+    def scheme(self) -> Scheme:
+        return self.effect.scheme
+
 
 class ProjectView:
     def __init__(self, model: SemanticModel, index: ProjectIndex) -> None:
