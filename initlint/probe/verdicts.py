@@ -332,8 +332,12 @@ def judge(rows: list[Row], m: Measurement, t: Thresholds, reference: float, code
     judged = [r for r in by_end if r.judged and r.cumulative_gain is not None]
     # A deliberately zero or small output head (ViT/Mixer zero head, normal_(0, 0.01)) does not
     # make the network's signal vanish: the head is judged only when its input already vanished.
+    # A head drawn like the hidden layers (the same init guess) is part of the chain and judged.
     if head is not None and head.in_std is not None and reference and head.in_std / reference >= t.vanishing_ratio:
-        judged = [r for r in judged if r is not head]
+        hidden = Counter(r.init_guess for r in weight_rows if r is not head and r.init_guess)
+        usual = hidden.most_common(1)[0][0] if hidden else None
+        if head.weight_std == 0 or head.init_guess != usual:
+            judged = [r for r in judged if r is not head]
     symptoms = constant is not None or selu is not None  # the root cause is already reported
 
     vanishing = [r for r in judged if math.isfinite(r.cumulative_gain) and r.cumulative_gain < t.vanishing_ratio]
