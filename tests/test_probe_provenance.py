@@ -260,3 +260,34 @@ def test_one_root_cause_one_finding_and_each_static_finding_confirmed_once(tmp_p
     confirmed = [(c["static"], c["line"]) for c in data["confirmed_at_runtime"]]
     assert sorted(confirmed) == [("IL404", 14), ("IL406", 12), ("IL410", 10)]
     assert not any(f["code"] == "IL607" for f in data["findings"])
+
+
+def test_copies_keep_their_source_provenance():
+    import copy
+
+    class Clones(nn.Module):
+        def __init__(self):
+            super().__init__()
+            layer = nn.Linear(8, 8)
+            nn.init.orthogonal_(layer.weight)
+            self.layers = nn.ModuleList(copy.deepcopy(layer) for _ in range(3))  # as nn.Transformer's _get_clones
+
+    _, prov = _record(Clones)
+    assert {prov.params[f"layers.{i}.weight"].writer.op for i in range(3)} == {"orthogonal_"}
+    assert all(prov.params[f"layers.{i}.weight"].status == "custom" for i in range(3))
+    # nn.Transformer clones default-initialized layers and then resets them: all default, no IL622
+    with pytest.warns(UserWarning):
+        _, prov = _record(lambda: nn.Transformer(32, 2, 1, 1, 64))
+    assert {p.status for p in prov.params.values()} == {"default"}
+    assert judge_provenance(prov, PROVENANCE_CODES) == []
+
+
+def test_a_head_of_another_width_is_no_sibling():
+    def mlp():
+        layers = [nn.Linear(16, 16) for _ in range(4)]
+        for layer in layers:
+            nn.init.xavier_normal_(layer.weight)
+        return nn.Sequential(*layers, nn.Linear(16, 3))  # the head keeps the default, on purpose
+
+    _, prov = _record(mlp)
+    assert judge_provenance(prov, PROVENANCE_CODES) == []

@@ -19,6 +19,7 @@ import bisect
 import contextlib
 import os
 import sys
+import sysconfig
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import CodeType
@@ -32,6 +33,9 @@ _TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
 _INITLINT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _THIS_FILE = os.path.abspath(__file__)
 _STDLIB_SKIP = (os.sep + "contextlib.py", os.sep + "functools.py")
+_STDLIB_DIR = sysconfig.get_paths()["stdlib"] + os.sep  # copy.deepcopy & co: never "the user's code"
+# Ops that copy a tensor's values (deepcopy calls clone): the copy has its source's provenance.
+_COPY_OPS = frozenset({"clone", "contiguous", "to", "_to_copy", "cpu", "cuda", "float", "double", "half", "bfloat16"})
 # Frames of PyTorch's own modules that fill a layer at construction: the default init.
 _DEFAULT_FUNCS = frozenset(
     {"reset_parameters", "_reset_parameters", "__init__", "_fill_padding_idx_with_zero", "reset_running_stats",
@@ -130,6 +134,7 @@ class Recorder(TorchFunctionMode):
         self.applies: list[ApplyCall] = []
         self._computed: set[int] = set()  # start addresses of computed weights
         self._seq = 0
+        self._last: dict[int, Event] = {}  # start address -> the latest event there
         self.failures = 0  # events that could not be recorded (never raised to the user)
 
     # ---- recording -------------------------------------------------------------------
@@ -178,7 +183,20 @@ class Recorder(TorchFunctionMode):
         for a in args:  # views and aliases of an input (detach, _make_subclass) carry no new values
             if isinstance(a, torch.Tensor) and a.device.type != "meta" and a.numel() and a.data_ptr() == r[0]:
                 return
+        if name in _COPY_OPS and args and isinstance(args[0], torch.Tensor):
+            source = self._last.get(args[0].data_ptr()) if args[0].device.type != "meta" else None
+            if source is not None:  # unknown source: record nothing (the parameter stays "not seen")
+                self._copy(source, out, r)
+            return
         self._event("created", name, out)
+
+    def _copy(self, source: Event, out: torch.Tensor, r: tuple[int, int]) -> None:
+        self._seq += 1
+        event = Event(self._seq, "alloc" if source.kind == "alloc" else "created", source.op, r[0], r[1],
+                      source.default, source.location, source.function, source.chain, False, source.to_empty,
+                      tuple(out.shape))  # fmt: skip
+        self.events.append(event)
+        self._last[r[0]] = event
 
     def _event(self, kind: str, op: str, t: torch.Tensor) -> None:
         r = _tensor_range(t)
@@ -197,10 +215,11 @@ class Recorder(TorchFunctionMode):
         elif kind == "created" and computed_code:
             self._computed.add(r[0])
         self._seq += 1
-        self.events.append(
-            Event(self._seq, kind, op, r[0], r[1], default, location, function, chain, computed, to_empty,
-                  tuple(t.shape))
-        )  # fmt: skip
+        event = Event(self._seq, kind, op, r[0], r[1], default, location, function, chain, computed, to_empty,
+                      tuple(t.shape))  # fmt: skip
+        self.events.append(event)
+        if kind != "write" or r[0] not in self._last or self._last[r[0]].hi <= r[1]:
+            self._last[r[0]] = event
 
     @contextlib.contextmanager
     def recording(self) -> Iterator[Recorder]:
@@ -247,7 +266,7 @@ def _where(frame: Any) -> tuple[bool, str | None, str | None, tuple[CodeType, ..
                     to_empty = True
                 if filename.endswith(_INIT_FILE) and not code.co_name.startswith("_"):
                     init_fn = code.co_name  # the outermost public one
-        elif filename == _THIS_FILE or filename.endswith(_STDLIB_SKIP):
+        elif filename == _THIS_FILE or filename.endswith(_STDLIB_SKIP) or filename.startswith(_STDLIB_DIR):
             pass
         elif filename.startswith(_INITLINT_DIR):
             break  # the probe that started the build: nothing of the user's beyond it

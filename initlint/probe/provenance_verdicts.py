@@ -343,11 +343,14 @@ def _default_beside_custom(prov: Provenance) -> list[RuntimeFinding]:
     for parent_name, parent in model.named_modules():
         if not isinstance(parent, nn.ModuleList | nn.Sequential | nn.ModuleDict):
             continue  # a stack of like layers; named children of a block often differ on purpose
-        groups: dict[type, list[tuple[str, Any]]] = {}
+        # like layers: same type and same weight shape (an output head of another width is not a
+        # sibling of the hidden layers, and is often left at the default on purpose)
+        groups: dict[tuple[type, tuple[int, ...]], list[tuple[str, Any]]] = {}
         for child_name, child in parent.named_children():
-            if "weight" in child._parameters and child._parameters["weight"] is not None:
-                groups.setdefault(type(child), []).append((child_name, child))
-        for kind, members in groups.items():
+            weight = child._parameters.get("weight")
+            if weight is not None:
+                groups.setdefault((type(child), tuple(weight.shape)), []).append((child_name, child))
+        for (kind, _), members in groups.items():
             if len(members) < 2:
                 continue
             custom, default = [], []
