@@ -410,3 +410,28 @@ class Deep(nn.Module):
         {"inits.py": small.replace("nn.init.normal_(m.weight, std=0.01)", "nn.init.kaiming_normal_(m.weight)")},
     )
     assert check(tmp_path, "deep.py", extra=("--select", "IL203")) == []
+
+
+# -- base classes in other files ---------------------------------------------------------------------
+def test_a_class_whose_module_base_is_two_files_away(tmp_path: Path) -> None:
+    """Net(Mid) with Mid(Base) in mid.py and Base(nn.Module) in base.py: Net is a module, so its
+    own layers and init code are judged (IL401 on the layer it builds without a bias)."""
+    base = "import torch.nn as nn\n\n\nclass Base(nn.Module):\n    pass\n"
+    mid = "from base import Base\n\n\nclass Mid(Base):\n    def describe(self):\n        return 'mid'\n"
+    net = """\
+import torch.nn as nn
+
+from mid import Mid
+
+
+class Net(Mid):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8, bias=False)
+        nn.init.zeros_(self.fc.bias)
+"""
+    write(tmp_path, {"base.py": base, "mid.py": mid, "net.py": net})
+    assert codes(check(tmp_path, "net.py")) == [("net.py", "IL401", 10)]
+    # a base that is no module (a plain mixin): nothing is claimed
+    write(tmp_path, {"base.py": "class Base:\n    pass\n"})
+    assert check(tmp_path, "net.py") == []

@@ -55,6 +55,11 @@ class Extractor:
         for name, cls in model.module_classes.items():
             if isinstance(model.parent.get(cls.node), cst.Module):
                 summary.classes[name] = self._class(cls)
+        for statement in model.module.body:
+            if isinstance(statement, cst.ClassDef) and statement.name.value not in summary.classes:
+                bases = tuple(name for b in statement.bases if b.keyword is None and (name := dotted(b.value)))
+                if bases:
+                    summary.other_classes[statement.name.value] = bases
         return summary
 
     # -- names ------------------------------------------------------------------------------------

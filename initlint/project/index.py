@@ -212,7 +212,9 @@ class ProjectIndex:
             source = SourceFile.from_bytes(str(path), data)
             module = cst.parse_module(source.text)
             with _recursion_limit(ANALYSIS_RECURSION_LIMIT):
-                model = SemanticModel(source, module, dict(self.spec.init_aliases), project=self)
+                # Without the project: a summary holds facts of its own file only (its cache key is
+                # its bytes); what other files add is followed when the summary is read.
+                model = SemanticModel(source, module, dict(self.spec.init_aliases))
                 return summarize(model)
         except Exception:  # an unreadable or unparsable neighbour only means less is known
             return None

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from initlint.semantic.model import SemanticModel
 
-SUMMARY_VERSION = 1
+SUMMARY_VERSION = 2
 _TEXT_LIMIT = 120
 
 
@@ -107,6 +107,9 @@ class FileSummary:
     dynamic: bool = False  # a module __getattr__ or globals() writes: any name may exist
     functions: dict[str, FunctionSummary] = field(default_factory=dict)
     classes: dict[str, ClassSummary] = field(default_factory=dict)
+    # Top-level classes this file alone cannot tell to be nn.Modules, with their bases as written:
+    # one may be, through a base of another file of the project.
+    other_classes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"version": SUMMARY_VERSION, **asdict(self)}
@@ -146,6 +149,7 @@ class FileSummary:
             dynamic=bool(data["dynamic"]),
             functions=functions,
             classes=classes,
+            other_classes={name: tuple(bases) for name, bases in data["other_classes"].items()},
         )
 
 

@@ -158,10 +158,15 @@ def find_module_classes(model: SemanticModel) -> dict[str, ModuleClass]:
                 result = True
             elif isinstance(base.value, cst.Name) and base.value.value in defs and base.value.value not in seen:
                 result = check(base.value.value, seen | {name})
+            elif _project_module_base(model, base.value):
+                result = True
+                inherits.add(name)
             if result:
                 break
         is_module[name] = result
         return result
+
+    inherits: set[str] = set()  # classes whose base is a module class of another file of the project
 
     classes: dict[str, ModuleClass] = {}
     for name, node in defs.items():
@@ -174,7 +179,31 @@ def find_module_classes(model: SemanticModel) -> dict[str, ModuleClass]:
             classes[name] = ModuleClass(name, node, methods)
     for module_class in classes.values():
         _LayerBuilder(model, module_class, classes).build()
+        # The base's __init__ (another file) builds layers this file cannot see.
+        module_class.opaque = module_class.opaque or _inherits_remote(module_class, classes, inherits)
     return classes
+
+
+def _project_module_base(model: SemanticModel, base: cst.BaseExpression) -> bool:
+    """A base that is an nn.Module class of another file of the project (through the index)."""
+    view = model.project if model.project_index is not None else None
+    if view is None or not isinstance(base, (cst.Name, cst.Attribute)):
+        return False
+    return view.is_module_class(base)
+
+
+def _inherits_remote(cls: ModuleClass, classes: dict[str, ModuleClass], inherits: set[str]) -> bool:
+    seen: set[str] = set()
+    pending = [cls.name]
+    while pending:
+        name = pending.pop()
+        if name in inherits:
+            return True
+        if name in seen or name not in classes:
+            continue
+        seen.add(name)
+        pending += [b.value.value for b in classes[name].node.bases if isinstance(b.value, cst.Name)]
+    return False
 
 
 def _param_defaults(model: SemanticModel, function: cst.FunctionDef) -> dict[str, object]:

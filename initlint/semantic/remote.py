@@ -129,6 +129,45 @@ class ProjectView:
         resolved = self.lookup(*found)
         return resolved if isinstance(resolved, RemoteClass) else None
 
+    def is_module_class(self, node: cst.BaseExpression) -> bool:
+        """``node`` names a class of another file of the project that is an nn.Module there, or
+        through its own bases (followed across files)."""
+        found = self.qualified(node)
+        if found is None:
+            return isinstance(self._star_lookup(node), RemoteClass)
+        return self._module_class(*found, 0)
+
+    def _module_class(self, qualified: str, importer: Path, hops: int) -> bool:
+        if hops > _MAX_HOPS:
+            return False
+        resolved = self.lookup(qualified, importer)
+        if isinstance(resolved, RemoteClass):
+            return True
+        level = len(qualified) - len(qualified.lstrip("."))
+        module_rest, _, name = qualified[level:].rpartition(".")
+        path = self.index.module_file("." * level + module_rest, importer) if name and (module_rest or level) else None
+        summary = self.index.summary(path) if path is not None else None
+        if summary is None or name not in summary.other_classes:
+            return False
+        for base in summary.other_classes[name]:
+            head, _, rest = base.partition(".")
+            target = summary.imports.get(head)
+            if target is None:
+                if not rest and (base in summary.classes or base in summary.other_classes):
+                    target_module = "." * 1 if path.name == "__init__.py" else "." + path.stem
+                    if base in summary.classes:
+                        return True
+                    if self._module_class(f"{target_module}.{base}", path, hops + 1):
+                        return True
+                continue
+            if target.startswith("torch.nn.") or target in ("torch.nn", "torch"):
+                if (f"{target}.{rest}" if rest else target).startswith("torch.nn."):
+                    return True
+                continue
+            if self._module_class(f"{target}.{rest}" if rest else target, path, hops + 1):
+                return True
+        return False
+
     def _star_lookup(self, node: cst.BaseExpression) -> RemoteFunction | RemoteClass | None:
         """A free name of a file with ``from m import *``: the one star module that defines it."""
         if not isinstance(node, cst.Name) or not self.model.imports.star_import:
