@@ -19,7 +19,7 @@ from initlint.project.summary import (
     location,
 )
 from initlint.project.wrappers import passthrough_alias
-from initlint.semantic.imports import dotted
+from initlint.semantic.core import dotted, literal_all
 from initlint.semantic.inits import conditions_at, strip_data
 from initlint.semantic.structure import bias_state, constructor_disables_bias
 
@@ -43,7 +43,8 @@ class Extractor:
         model = self.model
         summary = FileSummary()
         summary.names, summary.dynamic = self._module_names()
-        summary.exports = self._exports()
+        exports = literal_all(model.module)
+        summary.exports = exports or None  # a computed __all__ may export anything
         summary.imports, summary.star_imports = self._imports()
         if self.top_functions:
             sites_by_function: dict[int, list[InitSite]] = {}
@@ -76,29 +77,6 @@ class Extractor:
         text = self.model.source.text
         dynamic |= "globals()" in text or "sys.modules" in text or "exec(" in text
         return tuple(sorted(names)), dynamic
-
-    def _exports(self) -> tuple[str, ...] | None:
-        for statement in self.model.module.body:
-            if not isinstance(statement, cst.SimpleStatementLine):
-                continue
-            for small in statement.body:
-                if (
-                    isinstance(small, cst.Assign)
-                    and len(small.targets) == 1
-                    and isinstance(small.targets[0].target, cst.Name)
-                    and small.targets[0].target.value == "__all__"
-                    and isinstance(small.value, (cst.List, cst.Tuple))
-                ):
-                    names = []
-                    for element in small.value.elements:
-                        if not isinstance(element.value, cst.SimpleString):
-                            return None
-                        value = element.value.evaluated_value
-                        if not isinstance(value, str):
-                            return None
-                        names.append(value)
-                    return tuple(names)
-        return None
 
     def _imports(self) -> tuple[dict[str, str], tuple[str, ...]]:
         imports: dict[str, str] = {}

@@ -6,6 +6,7 @@ from initlint._lazy import cst
 from initlint.rules.base import Invalid, Report, Rule, src
 from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
+from initlint.semantic.core import literal_all
 
 
 class InitFunctionNeverApplied(Rule):
@@ -45,12 +46,12 @@ class InitFunctionNeverApplied(Rule):
         view = model.project
         if view is None:
             return
-        exported = _exported(model)
+        exported = literal_all(model.module)
         for statement in model.module.body:
             if not isinstance(statement, cst.FunctionDef) or statement.decorators:
                 continue
             name = statement.name.value
-            if name.startswith("_") or (exported is not None and name in exported):
+            if name.startswith("_") or (exported is not None and (not exported or name in exported)):
                 continue  # private ones are IL415's; a listed one is the package's API
             params = statement.params.params
             if not params or not _writes_its_module(model, statement, params[0].name.value):
@@ -65,20 +66,6 @@ class InitFunctionNeverApplied(Rule):
                 f"`.apply` or names it: the model trains from PyTorch's default init; apply it "
                 f"(`model.apply({name})`) or delete it",
             )
-
-
-def _exported(model: SemanticModel) -> set[str] | None:
-    for statement in model.module.body:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for small in statement.body:
-            if isinstance(small, cst.Assign) and any(
-                isinstance(t.target, cst.Name) and t.target.value == "__all__" for t in small.targets
-            ):
-                if not isinstance(small.value, (cst.List, cst.Tuple)):
-                    return set()  # computed: anything may be exported
-                return {e.value.evaluated_value for e in small.value.elements if isinstance(e.value, cst.SimpleString)}
-    return None
 
 
 def _writes_its_module(model: SemanticModel, function: cst.FunctionDef, param: str) -> bool:

@@ -57,3 +57,34 @@ def has_parameter(holder: cst.CSTNode, name: str) -> bool:
     if params is None:
         return False
     return any(p.name.value == name for p in (*params.params, *params.posonly_params, *params.kwonly_params))
+
+
+def module_assignments(module: cst.Module) -> Iterator[tuple[str, cst.BaseExpression]]:
+    """``NAME = value`` statements at the top level of the module (one plain name each)."""
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if not isinstance(small, cst.Assign) or len(small.targets) != 1:
+                continue
+            target = small.targets[0].target
+            if isinstance(target, cst.Name):
+                yield target.value, small.value
+
+
+def literal_all(module: cst.Module) -> tuple[str, ...] | None:
+    """The names of a module-level ``__all__`` written as a list or tuple of strings; None when
+    there is none, () when it is computed (then anything may be exported)."""
+    for name, value in module_assignments(module):
+        if name != "__all__":
+            continue
+        if not isinstance(value, (cst.List, cst.Tuple)):
+            return ()
+        names = []
+        for element in value.elements:
+            item = element.value
+            if not isinstance(item, cst.SimpleString) or not isinstance(item.evaluated_value, str):
+                return ()
+            names.append(item.evaluated_value)
+        return tuple(names)
+    return None

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from initlint.semantic.modules import ModuleClass
     from initlint.semantic.remote import ProjectView, RemoteSite
     from initlint.semantic.reparam import Reparametrization
-from initlint.semantic.core import is_string, target_names
+from initlint.semantic.core import is_string, module_assignments, target_names
 from initlint.semantic.imports import ImportTable, dotted
 from initlint.semantic.positions import Positions
 from initlint.semantic.walk import index_tree
@@ -234,20 +234,10 @@ class SemanticModel:
                 for name in target_names(target):
                     counts[name] = counts.get(name, 0) + 1
         constants: dict[str, object] = {}
-        for statement in self.module.body:
-            if not isinstance(statement, cst.SimpleStatementLine):
-                continue
-            for small in statement.body:
-                if (
-                    isinstance(small, cst.Assign)
-                    and len(small.targets) == 1
-                    and isinstance(small.targets[0].target, cst.Name)
-                ):
-                    name = small.targets[0].target.value
-                    if counts.get(name) == 1 and name not in self.imports.bindings:
-                        constants[name] = UNKNOWN  # placeholder while evaluating (no self-reference)
-                        value = evaluate(self, small.value)
-                        constants[name] = value
+        for name, assigned in module_assignments(self.module):
+            if counts.get(name) == 1 and name not in self.imports.bindings:
+                constants[name] = UNKNOWN  # placeholder while evaluating (no self-reference)
+                constants[name] = evaluate(self, assigned)
         return constants
 
     def module_constant(self, name: str) -> object:
