@@ -54,10 +54,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="8b")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--layers", type=int, help="override the number of decoder layers (same module shapes, so the same peak)"
+    )
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         factory = Path(tmp) / "factory.py"
-        factory.write_text(FACTORY.format(config=repr(SIZES[options.size])))
+        config = dict(SIZES[options.size])
+        if options.layers:
+            config["num_hidden_layers"] = options.layers
+        factory.write_text(FACTORY.format(config=repr(config)))
         command = [sys.executable, "-m", "initlint", "probe", f"{factory}:build", "--meta", "--format", "json",
                    "--fail-on", "never"]  # fmt: skip
         start = time.perf_counter()
@@ -79,8 +85,10 @@ def main() -> None:
         "modules": meta["modules"],
         "findings": [f["code"] for f in data["findings"]],
     }
+    layers = f" ({options.layers} layers)" if options.layers else ""
     print(
-        f"Llama {options.size}: {meta['materialized_bytes_total'] / gib:.1f} GiB of weights in {meta['modules']} "
+        f"Llama {options.size}{layers}: {meta['materialized_bytes_total'] / gib:.1f} GiB of weights in "
+        f"{meta['modules']} "
         f"modules; largest `{meta['largest_module']}` {meta['largest_module_bytes'] / gib:.2f} GiB; "
         f"peak RSS {peak_rss / gib:.2f} GiB ({peak_rss / meta['largest_module_bytes']:.2f}x the largest module, "
         f"{peak_rss / meta['materialized_bytes_total']:.3f}x the model); wall {wall:.0f} s; "

@@ -178,7 +178,7 @@ class _Own(nn.Module):
         return iter(())
 
 
-CHUNK = 1 << 24  # elements: statistics of a 4 GiB embedding without a 4 GiB temporary
+CHUNK = 1 << 22  # elements (32 MiB per float64 temporary): statistics of a 4 GiB embedding, no 4 GiB copy
 
 
 def _chunked_stats(t: torch.Tensor) -> tuple[float, float, float, int]:
