@@ -147,3 +147,15 @@ def test_nan_from_the_init_on_meta():
 
     result = probe_meta(lambda: nn.Sequential(nn.Linear(8, 8)), init_fn=init)
     assert [f.code for f in result.findings] == ["IL606"]
+
+
+def test_parametrized_layers_are_not_simulated():
+    from torch.nn.utils.parametrizations import weight_norm
+
+    def build():
+        return nn.Sequential(weight_norm(nn.Linear(8, 8)), nn.ReLU(), nn.Linear(8, 2))
+
+    result = probe_meta(build)
+    assert result.extra["meta"]["not_simulated"] == ["0"]
+    assert result.findings == []  # a reset of the wrapped layer would write the computed weight only
+    assert [r.layer for r in result.rows] == ["2"]

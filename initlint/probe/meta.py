@@ -103,7 +103,18 @@ def probe_meta(
         lost = []
         findings: list[RuntimeFinding] = []
         order = 0
+        inside: set[int] = set()  # the parametrizations of a parametrized layer go with the layer
+        not_simulated: list[str] = []
         for mname, module in model.named_modules():
+            if id(module) in inside:
+                continue
+            if nn.utils.parametrize.is_parametrized(module):
+                # weight_norm & co: a reset after wrapping writes the computed weight, not the
+                # originals, so replaying the init here would not be the model's: not simulated
+                inside.update(id(m) for m in module.parametrizations.modules())
+                not_simulated.append(mname or "(model)")
+                continue
+            unit = False
             own = _own_tensors(module)
             if not own:
                 continue
@@ -119,7 +130,7 @@ def probe_meta(
             try:
                 torch.manual_seed(_module_seed(seed, mname))
                 with recorder.recording():  # the allocation too: what nothing writes after it is IL620
-                    module.to_empty(device="cpu", recurse=False)
+                    _to_empty(module, "cpu", unit)
                     for key, t in list(module._parameters.items()):
                         if t is not None and t.is_floating_point() and t.dtype != torch_dtype:
                             module._parameters[key] = nn.Parameter(
@@ -140,7 +151,7 @@ def probe_meta(
                     rows.append(row)
                 findings += found
             finally:
-                module.to_empty(device="meta", recurse=False)  # free it
+                _to_empty(module, "meta", unit)  # free it
                 stats.remove(nbytes)
         from initlint.probe.provenance_verdicts import judge_provenance
 
@@ -157,8 +168,15 @@ def probe_meta(
         "materialized_bytes_peak": stats.peak,
         "largest_module": stats.largest_module[0],
         "largest_module_bytes": stats.largest_module[1],
+        "not_simulated": not_simulated,
     }
     return result
+
+
+def _to_empty(module: nn.Module, device: str, unit: bool) -> None:
+    module.to_empty(device=device, recurse=False)
+    if unit:
+        module.parametrizations.to_empty(device=device)
 
 
 class _Own(nn.Module):
@@ -169,7 +187,10 @@ class _Own(nn.Module):
         object.__setattr__(self, "_target", module)
 
     def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True) -> Any:  # type: ignore[override]
-        return ((k, p) for k, p in self._target._parameters.items() if p is not None)
+        own = [(k, p) for k, p in self._target._parameters.items() if p is not None]
+        if nn.utils.parametrize.is_parametrized(self._target):
+            own += [(f"parametrizations.{k}", p) for k, p in self._target.parametrizations.named_parameters()]
+        return iter(own)
 
     def named_modules(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         yield "", self._target

@@ -49,6 +49,11 @@ def render_provenance(result: Any) -> str:
             f"{meta['materialized_bytes_total'] / 2**20:.1f} MiB in all, at most "
             f"{meta['materialized_bytes_peak'] / 2**20:.1f} MiB at once (largest `{meta['largest_module']}`)"
         )
+        if meta.get("not_simulated"):
+            out.append(
+                "meta mode: not simulated (parametrized: their init after wrapping is not the model's): "
+                + ", ".join(f"`{n}`" for n in meta["not_simulated"])
+            )
     for c in result.confirmed:
         out.append(
             f"confirmed at runtime: {c['path']}:{c['line']}:{c['column']}: {c['static']} {c['name']} "
