@@ -227,9 +227,25 @@ def _batch_spread(y: torch.Tensor) -> torch.Tensor:
     there is no batch dimension to compare along."""
     if y.dim() < 2 or y.shape[0] < 2:
         return _nan(y.device)
-    diff = (y[0] - y[-1]).abs().amax()
-    scale = torch.maximum(y[0].abs().amax(), y[-1].abs().amax())
+    first, last = _sample(y[0]), _sample(y[-1])  # a strided sample: a logit tensor is 10^7 values
+    diff = (first - last).abs().amax()
+    scale = torch.maximum(first.abs().amax(), last.abs().amax())
     return torch.where(scale > 0, diff / scale, torch.zeros((), device=y.device))
+
+
+SAMPLE = 1 << 16
+
+
+def _finite_largest(p: torch.Tensor) -> float:
+    """The largest finite |x| of a parameter that also holds NaN/Inf (raw memory holds both)."""
+    a = p.detach().abs().float()
+    return float(torch.where(torch.isfinite(a), a, torch.zeros((), device=a.device)).amax())
+
+
+def _sample(y: torch.Tensor) -> torch.Tensor:
+    """At most SAMPLE values of a tensor, evenly strided over all of it (a view where possible)."""
+    flat = y.reshape(-1)
+    return flat if flat.numel() <= SAMPLE else flat[:: -(-flat.numel() // SAMPLE)]
 
 
 class Prober:
@@ -377,9 +393,10 @@ class Prober:
                 vectors = tensor.numel() // tensor.shape[-1] if tensor.dim() >= 2 and tensor.shape[-1] else 1
                 term = (tensor.float() * direction).sum() / math.sqrt(max(vectors, 1))
                 if output_stats is None:
-                    out_f = tensor.detach().float()
-                    out_std = out_f.std() if out_f.numel() > 1 else _nan(out_f.device)
-                    output_stats = torch.stack([out_std, _batch_spread(out_f)])
+                    out_f = tensor.detach()
+                    sampled = _sample(out_f).float()
+                    out_std = sampled.std() if sampled.numel() > 1 else _nan(out_f.device)
+                    output_stats = torch.stack([out_std, _batch_spread(out_f).float()])
                 loss = term if loss is None else loss + term
             del output, outputs
             params, owners = self._parameters()
@@ -423,12 +440,10 @@ class Prober:
         a = p.abs()
         largest = a.amax().float()  # NaN propagates
         nonfinite = (~torch.isfinite(largest)).float()
-        # the largest finite value, also when NaN/Inf are present (raw memory holds both)
-        finite_largest = torch.where(torch.isfinite(a), a, torch.zeros((), dtype=a.dtype, device=a.device)).amax()
-        finite_largest = torch.where(nonfinite > 0, finite_largest.float(), largest)
         tiny = torch.finfo(p.dtype).tiny
         denormal = torch.count_nonzero((a < tiny) & (a > 0)).float()
-        return torch.stack([nonfinite, finite_largest, denormal]).to(device)
+        # with NaN/Inf present the largest finite value is computed after the sync (_finite_largest)
+        return torch.stack([nonfinite, torch.nan_to_num(largest, nan=0.0), denormal]).to(device)
 
     def _parameters(self) -> tuple[list[torch.Tensor], list[list[int]]]:
         """Unique parameters, and for each parametric layer the indices of its own parameters."""
@@ -560,6 +575,9 @@ class Prober:
         output_std, output_spread = flat[pos + 3], flat[pos + 4]
         pos += 5
         param_raw = take(len(raw_rows), 3)
+        for raw, p in zip(param_raw, params, strict=True):
+            if raw[0]:  # rare (NaN/Inf in a parameter): a second, small sync for this one
+                raw[1] = _finite_largest(p)
         return Measurement(
             self.layers,
             self.calls,
