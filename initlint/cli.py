@@ -643,7 +643,7 @@ def _json_arg(value: str | None, option: str, kind: type) -> object:
     "--fail-on", type=click.Choice(["error", "warning", "never"]), default="warning", show_default=True,
     help="Exit 1 when a finding of this severity (or worse) exists.",
 )  # fmt: skip
-@click.option("--select", multiple=True, help="Runtime rule codes or prefixes to report (IL601-IL607).")
+@click.option("--select", multiple=True, help="Runtime rule codes or prefixes to report (IL601-IL612, IL620-IL624).")
 @click.option("--ignore", multiple=True, help="Runtime rule codes or prefixes to leave out.")
 @click.option(
     "--config",
@@ -669,7 +669,7 @@ def probe(
 ) -> None:  # fmt: skip
     """Build TARGET (path/to/file.py:Name or package.module:Name, a module class or a factory),
     run one forward and backward pass, and report the scale of weights, activations and
-    gradients (IL601-IL607). Importing the target runs its code."""
+    gradients (IL601-IL612; init provenance IL620-IL624). Importing the target runs its code."""
     try:
         import torch  # noqa: F401
     except ImportError:

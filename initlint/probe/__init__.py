@@ -1,5 +1,5 @@
 """The runtime probe: build a model, run one forward and backward pass with hooks, and judge the
-scale of its weights, activations and gradients (rules IL601-IL607).
+scale of its weights, activations and gradients (rules IL601-IL612; init provenance IL620-IL624).
 
 Only this package imports torch, and only when the probe runs: ``initlint check`` without
 ``--probe`` never imports it.
