@@ -705,3 +705,18 @@ def test_zeroed_convs_are_one_finding_at_the_first_zero_layer() -> None:
     assert result.findings[0].extra["zero_layers"] == ["0", "2", "4", "6"]
     # a zero-init last layer of a residual branch keeps the output input-dependent
     assert run(lora_mlp, lambda: torch.randn(64, 64)).findings == []
+
+
+def test_meta_device_build_with_provenance_is_one_finding() -> None:
+    """Built through the API (init provenance recorded): one IL620 for the to_empty() call, not one
+    per parameter, and no measured finding on whatever the memory held."""
+    from initlint.probe import probe
+
+    def build() -> nn.Module:
+        with torch.device("meta"):
+            model = nn.Sequential(*(m for _ in range(6) for m in (nn.Linear(64, 64), nn.ReLU())), nn.Linear(64, 10))
+        return model.to_empty(device="cpu")
+
+    report = probe(build, torch.randn(16, 64), device="cpu")
+    assert [f.code for f in report.findings] == ["IL620"], describe(report)
+    assert len(report.findings[0].extra["parameters"]) == 14 and "14 parameters" in report.findings[0].message

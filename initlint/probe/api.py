@@ -287,7 +287,13 @@ def _with_provenance(findings: list[RuntimeFinding], provenance: Any, codes: set
 
     extra = judge_provenance(provenance, codes)
     unwritten = {f.layer for f in extra if f.code == "IL620"}
-    unwritten |= {f.extra.get("parameter") for f in extra if f.code == "IL620"}
+    unwritten |= {
+        n for f in extra if f.code == "IL620" for n in f.extra.get("parameters") or [f.extra.get("parameter")]
+    }
+    names = set(getattr(provenance, "params", {}) or {})
+    if names and len(unwritten & names) >= 0.8 * len(names):
+        # (nearly) the whole model holds raw memory: every measured statistic is its symptom
+        return extra
     # IL607 names its parameters (extra["parameters"]); older callers gave the layer
     return [
         f for f in findings if not (f.code == "IL607" and set(f.extra.get("parameters") or [f.layer]) <= unwritten)

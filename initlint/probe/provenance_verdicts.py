@@ -48,22 +48,35 @@ def judge_provenance(prov: Provenance, codes: set[str] | frozenset[str]) -> list
 
 
 def _never_written(prov: Provenance) -> list[RuntimeFinding]:
-    out = []
+    """One finding per allocation that nothing wrote (one root cause, one finding): a model moved
+    with to_empty() is one finding listing its parameters, not one per parameter."""
+    groups: dict[tuple[bool, str, str], list[Any]] = {}
     for p in prov.params.values():
         if p.status != "uninitialized" or p.writer is None:
             continue
         e = p.writer
-        how = "after `to_empty()`" if e.to_empty else f"since `{e.op}` allocated it"
-        where = f" ({e.location})" if e.location else ""
+        groups.setdefault((bool(e.to_empty), e.op, e.location or ""), []).append(p)
+    out = []
+    for (to_empty, op, location), params in groups.items():
+        first = params[0]
+        how = "after `to_empty()`" if to_empty else f"since `{op}` allocated it"
+        where = f" ({location})" if location else ""
+        names = [p.name for p in params]
+        if len(params) == 1:
+            what = f"`{first.name}` was"
+        else:
+            shown = ", ".join(f"`{n}`" for n in names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+            what = f"{len(params)} parameters ({shown}) were"
         out.append(
             _finding(
                 "IL620",
-                f"`{p.name}` was never written {how}{where}: it holds whatever was in memory",
-                p.layer,
+                f"{what} never written {how}{where}: {'it holds' if len(params) == 1 else 'they hold'} whatever "
+                "was in memory",
+                first.layer,
                 cause="nothing filled the memory: no reset_parameters, nn.init call or copy reached it",
                 suggestion="after to_empty(), call reset_parameters() of every module that has one (or your init) "
                 "and fill the remaining parameters; fill a Parameter(torch.empty(...)) in reset_parameters",
-                extra={"parameter": p.name, "locations": [e.location] if e.location else []},
+                extra={"parameter": first.name, "parameters": names, "locations": [location] if location else []},
             )
         )
     return out
