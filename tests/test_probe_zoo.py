@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.slow  # ~30 s on 2 idle cores (ResNet-50 and EfficientNet at 64x64 dominate)
+pytestmark = pytest.mark.slow  # ~12 s on 2 idle cores, minutes on a loaded one (ResNet-50s dominate)
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
