@@ -435,3 +435,24 @@ class Net(Mid):
     # a base that is no module (a plain mixin): nothing is claimed
     write(tmp_path, {"base.py": "class Base:\n    pass\n"})
     assert check(tmp_path, "net.py") == []
+
+
+def test_inside_a_package_an_absolute_import_is_not_the_sibling_module(tmp_path: Path) -> None:
+    """pkg/integrations/fp8.py: `from accelerate import init_empty_weights` is the installed
+    accelerate package, not pkg/integrations/accelerate.py (which has no such name)."""
+    write(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/integrations/__init__.py": "",
+        "pkg/integrations/accelerate.py": "def something_else():\n    pass\n",
+        "pkg/integrations/fp8.py": "from accelerate import init_empty_weights\n\nwith init_empty_weights():\n    pass\n",
+    })  # fmt: skip
+    assert check(tmp_path, "pkg/integrations/fp8.py") == []
+    # a script next to its helper module does import it: there the sibling is meant
+    write(
+        tmp_path,
+        {
+            "scripts/helpers.py": "def other():\n    pass\n",
+            "scripts/run.py": "from helpers import init_all\n\ninit_all()\n",
+        },
+    )
+    assert codes(check(tmp_path, "scripts/run.py")) == [("run.py", "IL417", 1)]

@@ -130,16 +130,17 @@ class ProjectIndex:
         return None
 
     def _search_folders(self, importer: Path | None) -> list[Path]:
-        """Where an absolute import may be found: the importer's folder and its parents up to the
-        root (scripts import their neighbours; packages sit at some depth), then src/ and lib/."""
+        """Where an absolute import may be found, as Python's path would have it: the folder that
+        holds the importer's top-level package (for a script, its own folder: `sys.path[0]`),
+        never a package's own folder (inside a package, `import accelerate` is not the sibling
+        `accelerate.py`); then the project root, src/ and lib/."""
         folders: list[Path] = []
         if importer is not None:
             folder = importer.parent
-            while True:
-                folders.append(folder)
-                if folder == self.root or self.root not in folder.parents:
-                    break
+            while (folder / "__init__.py").is_file() and folder != self.root and self.root in folder.parents:
                 folder = folder.parent
+            if not (folder / "__init__.py").is_file():
+                folders.append(folder)
         for name in _SOURCE_FOLDERS:
             candidate = self.root / name if name else self.root
             if candidate not in folders:
