@@ -456,3 +456,35 @@ def test_inside_a_package_an_absolute_import_is_not_the_sibling_module(tmp_path:
         },
     )
     assert codes(check(tmp_path, "scripts/run.py")) == [("run.py", "IL417", 1)]
+
+
+# -- layer factories ----------------------------------------------------------------------------------
+def test_a_norm_layer_from_a_factory_of_another_file(tmp_path: Path) -> None:
+    """get_norm_layer (layers.py) returns nn.InstanceNorm2d, whose affine defaults to False: its
+    bias is None, and the init here that writes every InstanceNorm2d's bias raises."""
+    factory = "import torch.nn as nn\n\n\ndef get_norm_layer(channels):\n    return nn.InstanceNorm2d(channels)\n"
+    gen = """\
+import torch.nn as nn
+
+from layers import get_norm_layer
+
+
+class Generator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 64, 7)
+        self.norm = get_norm_layer(64)
+        for m in self.modules():
+            if isinstance(m, nn.InstanceNorm2d):
+                nn.init.zeros_(m.bias)
+"""
+    write(tmp_path, {"layers.py": factory, "gen.py": gen})
+    findings = check(tmp_path, "gen.py")
+    assert codes(findings) == [("gen.py", "IL401", 13)]
+    assert any(r["path"].endswith("layers.py") and r["line"] == 5 for r in findings[0]["related"])
+    # affine=True in the factory: the bias exists
+    write(
+        tmp_path,
+        {"layers.py": factory.replace("nn.InstanceNorm2d(channels)", "nn.InstanceNorm2d(channels, affine=True)")},
+    )
+    assert check(tmp_path, "gen.py") == []

@@ -16,9 +16,11 @@ from initlint.project.summary import (
     Forward,
     FunctionSummary,
     LayerSummary,
+    Returned,
     location,
 )
 from initlint.project.wrappers import passthrough_alias
+from initlint.semantic.catalog import LAYERS
 from initlint.semantic.core import dotted, literal_all
 from initlint.semantic.inits import conditions_at, strip_data
 from initlint.semantic.structure import bias_state, constructor_disables_bias
@@ -119,7 +121,29 @@ class Extractor:
             forwards=tuple(self._forwards(node, params)),
             tensor_scheme=tensor_scheme(model, node, params),
             alias_of=passthrough_alias(model, node),
+            returns=self._returns(node),
         )
+
+    def _returns(self, function: cst.FunctionDef) -> Returned | None:
+        """The torch.nn layer every ``return`` of a factory builds (a literal constructor call)."""
+        model = self.model
+        found: list[tuple[str, bool, cst.Call]] = []
+        for statement in model.nodes_within(function, cst.Return):
+            if model.enclosing(statement, cst.FunctionDef) is not function or model.enclosing(statement, cst.Lambda):
+                continue
+            value = statement.value
+            if not isinstance(value, cst.Call):
+                return None
+            qualified = model.qualified_name(value.func)
+            if qualified is None or not qualified.startswith("torch.nn.") or qualified.count(".") != 2:
+                return None
+            type_name = qualified.rsplit(".", 1)[1]
+            if type_name not in LAYERS:
+                return None
+            found.append((type_name, constructor_disables_bias(model, type_name, value), value))
+        if not found or len({type_name for type_name, _, _ in found}) != 1:
+            return None
+        return Returned(found[0][0], all(no_bias for _, no_bias, _ in found), location(model, found[0][2]))
 
     def _effect(self, function: cst.FunctionDef, params: tuple[str, ...], site: InitSite) -> Effect | None:
         if site.param is None:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from initlint.semantic.model import SemanticModel
 
-SUMMARY_VERSION = 2
+SUMMARY_VERSION = 3
 _TEXT_LIMIT = 120
 
 
@@ -76,6 +76,15 @@ class FunctionSummary:
     # `def trunc_normal_(tensor, mean=0., std=1., a=-2., b=2.): return nn.init.trunc_normal_(tensor,
     # mean, std, a, b)`: a call of it is a call of that nn.init function, argument for argument.
     alias_of: str | None = None
+    # A layer factory: every `return` builds a torch.nn layer of this type (`get_norm_layer`).
+    returns: Returned | None = None
+
+
+@dataclass(frozen=True)
+class Returned:
+    type_name: str  # torch.nn class name
+    no_bias: bool  # every return's constructor itself says so (bias=False, InstanceNorm's default)
+    where: Location  # the first return's constructor
 
 
 @dataclass(frozen=True)
@@ -133,9 +142,12 @@ class FileSummary:
             forwards = tuple(
                 Forward(**{**f, "types": types(f["types"]), "where": where(f["where"])}) for f in raw["forwards"]
             )
+            returned = raw["returns"]
+            if returned is not None:
+                returned = Returned(returned["type_name"], returned["no_bias"], where(returned["where"]))
             functions[name] = FunctionSummary(
                 raw["name"], tuple(raw["params"]), where(raw["where"]), effects, forwards,
-                raw["tensor_scheme"], raw["alias_of"],
+                raw["tensor_scheme"], raw["alias_of"], returned,
             )  # fmt: skip
         classes = {}
         for name, raw in data["classes"].items():
@@ -175,5 +187,6 @@ __all__ = [
     "FunctionSummary",
     "LayerSummary",
     "Location",
+    "Returned",
     "summarize",
 ]

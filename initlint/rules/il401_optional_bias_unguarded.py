@@ -291,7 +291,7 @@ class OptionalBiasUnguarded(Rule):
                     f"so `{model.code(site.target)}` is None and the init raises AttributeError; drop it, or "
                     f"guard it with `if {model.code(site.target)} is not None:`",
                     _fix(model, site),
-                    related=[(layer.call, f"`self.{layer.path}` is built without a bias here")],
+                    related=[(layer.call, f"`self.{layer.path}` is built without a bias here"), *_factory(layer)],
                     severity="error",
                 )
         return None
@@ -308,7 +308,9 @@ class OptionalBiasUnguarded(Rule):
         if _conditions_read(model, site):
             for layer in site.layers:
                 if _optional(layer.type_name) and _state(model, layer) is False:
-                    return self._report(model, site, f"`self.{layer.path}` is built without a bias", layer.call)
+                    report = self._report(model, site, f"`self.{layer.path}` is built without a bias", layer.call)
+                    report.related += _factory(layer)
+                    return report
         elsewhere = self._remote_layers(model, site)
         if elsewhere is not None:
             return elsewhere
@@ -334,10 +336,20 @@ class OptionalBiasUnguarded(Rule):
         return Report(site.call, message, _fix(model, site), related=[(other, "a layer without a bias")])
 
 
+def _factory(layer: Layer) -> list[tuple[Elsewhere, str]]:
+    """Where a factory of another file builds the layer without a bias."""
+    if layer.factory is None or not layer.factory[2]:
+        return []
+    path, where, _ = layer.factory
+    return [(Elsewhere(path, where), f"the factory builds a {layer.type_name} without a bias here")]  # type: ignore[arg-type]
+
+
 def _state(model: SemanticModel, layer: Layer) -> bool | None:
     """The layer's bias state, where "no bias" must be written in the constructor call itself
     (a parameter's default of False proves nothing: callers may pass True), or be torch's own
     default (InstanceNorm's affine=False)."""
+    if layer.factory is not None:
+        return False if layer.factory[2] else None  # decided in the factory's own file (project index)
     state = bias_state(layer)
     if state is not False:
         return state

@@ -38,6 +38,9 @@ class Layer:
     # Every member is in `items`: False when an argument did not resolve to layers, or members are
     # added later (`self.blocks.append(...)`, `add_module`): forward then cannot run it in order.
     complete: bool = True
+    # Built by a factory of another file: (its path, the constructor's Location there, whether that
+    # constructor itself says there is no bias).
+    factory: tuple[str, object, bool] | None = None
 
     @property
     def category(self) -> str:
@@ -537,7 +540,7 @@ class _LayerBuilder:
             type_name = value.func.value
             custom = self.classes[type_name]
         else:
-            return None
+            return self._factory_layer(value, path)
         layer = Layer(self.cls, path, type_name, value, kind, custom)
         if kind is not None:
             layer.args = self._arguments(value, kind)
@@ -568,6 +571,22 @@ class _LayerBuilder:
             layer.items = items
             layer.complete = not self.unresolved
             self.unresolved = before
+        return layer
+
+    def _factory_layer(self, call: cst.Call, path: str) -> Layer | None:
+        """``self.norm = get_norm_layer(ch)`` with the factory in another file of the project that
+        always returns one torch.nn layer type: that layer (its widths unknown here), without a
+        bias when the factory's own constructor says so."""
+        model = self.model
+        if model.project_index is None or not isinstance(call.func, (cst.Name, cst.Attribute)):
+            return None
+        view = model.project
+        remote = view.function(call.func) if view is not None else None
+        returned = remote.function.returns if remote is not None else None
+        if returned is None or returned.type_name not in LAYERS:
+            return None
+        layer = Layer(self.cls, path, returned.type_name, call, LAYERS[returned.type_name])
+        layer.factory = (str(remote.path), returned.where, returned.no_bias)  # type: ignore[union-attr]
         return layer
 
     def _named_items(self, arguments: list[cst.Arg]) -> list[tuple[str | None, list[Layer]]] | None:

@@ -217,6 +217,8 @@ def _known_call(model: SemanticModel, call: cst.Call, cls: ModuleClass) -> bool:
 
 def bias_state(layer: Layer) -> bool | None:
     """True: the layer has a bias; False: it has none; None: it depends on an unknown value."""
+    if layer.factory is not None:  # built by a factory of another file: decided there
+        return False if layer.factory[2] else None
     name = layer.type_name
     if name in OPTIONAL_BIAS:
         return _flag(layer, "bias", default=True)
