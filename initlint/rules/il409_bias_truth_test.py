@@ -7,7 +7,7 @@ from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
 from initlint.semantic import SemanticModel
 from initlint.semantic.inits import conditions_at
 from initlint.semantic.modules import Layer
-from initlint.semantic.structure import AFFINE_NORMS, OPTIONAL_BIAS
+from initlint.semantic.structure import AFFINE_NORMS, OPTIONAL_BIAS, bias_state
 from initlint.semantic.values import evaluate, string_value
 
 # torch.nn types whose `.bias` is a tensor or None (never a flag).
@@ -40,6 +40,17 @@ class BiasTruthTest(Rule):
             def init(m):
                 if isinstance(m, nn.Linear) and m.bias is not None:
                     nn.init.zeros_(m.bias)
+        """),
+        # the layer is built without a bias: `.bias` is always None and its truth test never raises
+        src("""
+            import torch.nn as nn
+            class Head(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.lm_head = nn.Linear(8, 100, bias=False)
+                def copy_bias(self, other):
+                    if self.lm_head.bias:
+                        other.bias.data.copy_(self.lm_head.bias)
         """),
         # `bias` as a flag of a custom class: a bool, not a tensor
         src("""
@@ -300,8 +311,8 @@ def _tensor_evidence(
     if isinstance(owner, cst.Attribute) and isinstance(owner.value, cst.Name) and owner.value.value == "self":
         layer = cls.layers.get(owner.attr.value)
         if layer is not None and layer.kind is not None and layer.type_name in _TENSOR_BIAS:
-            if _one_element(layer):
-                return None
+            if _one_element(layer) or bias_state(layer) is False:
+                return None  # built without a bias: `.bias` is always None, its truth test is harmless
             return f"`{owner_code}` is a {layer.type_name}", [(layer.call, f"`{owner_code}` is built here")]
     # `self.bias` of a class that only ever assigns it an nn.Parameter or None.
     if isinstance(owner, cst.Name) and owner.value == "self":

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from initlint.rules.base import Invalid, Report, Rule
+from initlint.rules.base import Invalid, Report, Rule, src
 
 if TYPE_CHECKING:
     from initlint.semantic import SemanticModel
@@ -27,17 +27,65 @@ class UnusedNoqa(Rule):
     triggers = (r"(?i)noqa",)
 
     VALID = (
-        "x = 1  # noqa: E501\n",  # another tool's code
-        "x = 1  # noqa\n",  # bare: may be for another tool
-        'def f():\n    """Example: `y = 2  # noqa: IL101`."""\n',  # text in a docstring is no directive
-        "x = 1  # noqa: IL902, IL101\n",  # naming IL902 keeps the directive
+        src("""
+            x = 1  # noqa: E501
+        """),  # another tool's code
+        src("""
+            x = 1  # noqa
+        """),  # bare: may be for another tool
+        src('''
+            def f():
+                """Example: `y = 2  # noqa: IL101`."""
+        '''),  # text in a docstring is no directive
+        src("""
+            x = 1  # noqa: IL902, IL101
+        """),  # naming IL902 keeps the directive
     )
     INVALID = (
-        Invalid("x = 1  # noqa: IL101\n", "x = 1\n"),
-        Invalid("x = 1  # noqa: E501, IL101\n", "x = 1  # noqa: E501\n"),
-        Invalid("x = 1  # type: ignore  # noqa: IL999\n", "x = 1  # type: ignore\n"),
-        Invalid("x = 1  # noqa: IL101 kept for the old API\n", "x = 1  # kept for the old API\n"),
-        Invalid("s = '''\n  text\n'''  # NOQA: IL123\n", "s = '''\n  text\n'''\n"),
+        Invalid(
+            src("""
+                x = 1  # noqa: IL101
+            """),
+            src("""
+                x = 1
+            """),
+        ),
+        Invalid(
+            src("""
+                x = 1  # noqa: E501, IL101
+            """),
+            src("""
+                x = 1  # noqa: E501
+            """),
+        ),
+        Invalid(
+            src("""
+                x = 1  # type: ignore  # noqa: IL999
+            """),
+            src("""
+                x = 1  # type: ignore
+            """),
+        ),
+        Invalid(
+            src("""
+                x = 1  # noqa: IL101 kept for the old API
+            """),
+            src("""
+                x = 1  # kept for the old API
+            """),
+        ),
+        Invalid(
+            src("""
+                s = '''
+                  text
+                '''  # NOQA: IL123
+            """),
+            src("""
+                s = '''
+                  text
+                '''
+            """),
+        ),
     )
 
     def check(self, model: SemanticModel) -> Iterator[Report]:  # reported by the engine (noqa.py)
