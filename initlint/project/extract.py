@@ -21,7 +21,7 @@ from initlint.project.summary import (
 )
 from initlint.project.wrappers import passthrough_alias
 from initlint.semantic.catalog import LAYERS
-from initlint.semantic.core import dotted, literal_all
+from initlint.semantic.core import dotted, literal_all, target_names
 from initlint.semantic.inits import conditions_at, strip_data
 from initlint.semantic.structure import bias_state, constructor_disables_bias
 
@@ -300,9 +300,9 @@ def _bound_by(small: cst.BaseSmallStatement) -> set[str]:
     names: set[str] = set()
     if isinstance(small, cst.Assign):
         for target in small.targets:
-            names |= _names_of(target.target)
+            names.update(target_names(target.target))
     elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
-        names |= _names_of(small.target)
+        names.update(target_names(small.target))
     elif isinstance(small, cst.Import):
         for alias in small.names:
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
@@ -320,23 +320,10 @@ def _bound_by(small: cst.BaseSmallStatement) -> set[str]:
     return names
 
 
-def _names_of(target: cst.BaseExpression) -> set[str]:
-    if isinstance(target, cst.Name):
-        return {target.value}
-    if isinstance(target, (cst.Tuple, cst.List)):
-        out: set[str] = set()
-        for element in target.elements:
-            out |= _names_of(element.value)
-        return out
-    if isinstance(target, cst.StarredElement):
-        return _names_of(target.value)
-    return set()
-
-
 def _rebinds(model: SemanticModel, function: cst.FunctionDef, name: str) -> bool:
     """``name`` is assigned in the function (then it no longer holds the argument)."""
     for assign in model.nodes_within(function, cst.Assign):
         for target in assign.targets:
-            if name in _names_of(target.target):
+            if name in target_names(target.target):
                 return True
     return False
