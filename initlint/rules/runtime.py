@@ -85,7 +85,9 @@ class ParameterNeverWritten(RuntimeRule):
 class InitNeverReachedParameter(RuntimeRule):
     code = "IL621"
     name = "init-never-reached-parameter"
-    summary = "Runtime: an init that wrote a computed weight (weight_norm, parametrization) and never reached a parameter"
+    summary = (
+        "Runtime: an init that wrote a computed weight (weight_norm, parametrization) and never reached a parameter"
+    )
     severity = "error"
 
 
