@@ -264,11 +264,25 @@ def _check(
 def _run_per_settings(files, display, special, resolver, mode, no_cache, cache_dir, jobs, targets, cwd, verbose):  # type: ignore[no-untyped-def]
     """Run the files of each configuration with that configuration's rules, aliases, cache key
     and per-file ignores (the order of the paths given cannot change a file's findings)."""
+    import tempfile
+
+    # Without the cache, the workers of this run still share the summaries they build, in a folder
+    # of this run's own (gone when it ends).
+    scratch = tempfile.TemporaryDirectory(prefix="initlint-summaries-") if no_cache else None
+    try:
+        return _run_groups(files, display, special, resolver, mode, scratch, cache_dir, jobs, targets, cwd, verbose)
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
+
+
+def _run_groups(files, display, special, resolver, mode, scratch, cache_dir, jobs, targets, cwd, verbose):  # type: ignore[no-untyped-def]
     from initlint.engine import LintOptions
     from initlint.project.index import ProjectSpec, find_root
     from initlint.runner import RunResult, run
 
     root = find_root([str(t) for t in targets])
+    no_cache = scratch is not None
     groups: dict[int, tuple[Settings, list[str]]] = {}
     for file, shown in zip(files, display, strict=True):
         own = resolver.for_path(file)
@@ -279,7 +293,8 @@ def _run_per_settings(files, display, special, resolver, mode, no_cache, cache_d
         codes = own.enabled_codes()
         aliases = tuple(sorted(own.init_aliases.items()))
         # Rules follow imports into the other files of the project (the index caches their summaries).
-        project = ProjectSpec(str(root), None if no_cache else str(cache_dir or own.root / ".initlint_cache"), aliases)
+        summaries = scratch.name if scratch is not None else str(cache_dir or own.root / ".initlint_cache")
+        project = ProjectSpec(str(root), summaries, aliases)
         options = LintOptions(codes, aliases, verbose=verbose, project=project)
         cache = None
         if not no_cache and mode == "check":

@@ -17,6 +17,7 @@ from initlint.finding import Edit, Finding, Fix, Related
 from initlint.noqa import filter_suppressed
 from initlint.rules import BY_CODE, ENGINE_CODES
 from initlint.rules.base import Elsewhere, Report, Rule
+from initlint.rules.triggers import init_named_call
 from initlint.source import SourceFile
 
 if TYPE_CHECKING:
@@ -24,8 +25,15 @@ if TYPE_CHECKING:
 
 MAX_FIX_PASSES = 10
 _TORCH = re.compile(r"\btorch\b")
-# A call that may run init code of another file: `.apply(fn)`, `init_weights(self)`, `weights_init(m)`.
-PROJECT_TRIGGER = re.compile(r"\.apply\s*\(|\b(?!__init__\b)\w*init\w*\s*\(")
+# A call that may run init code of another file: `.apply(fn)`, `init_weights(self)`, `weights_init(m)`,
+# `utils.init_weights(net)`; not a method of `self` (`self.post_init()`: this file's or a base's).
+_APPLY = re.compile(r"\.apply\s*\(")
+
+
+def may_enter_project(text: str) -> bool:
+    return bool(_APPLY.search(text)) or init_named_call(text, with_argument=True)
+
+
 WRAPPER_TRIGGER = re.compile(
     r"(?<![.\w])(?:trunc_normal|normal|uniform|xavier_uniform|xavier_normal|kaiming_uniform|kaiming_normal"
     r"|orthogonal|constant|zeros|ones|eye|dirac|sparse)_\s*\("
@@ -74,7 +82,7 @@ def candidate_rules(text: str, options: LintOptions) -> list[type[Rule]]:
     has_torch = alias_in_text or bool(_TORCH.search(text))
     memo: dict[object, bool] = {}
     in_project = options.project is not None
-    project = in_project and bool(PROJECT_TRIGGER.search(text))
+    project = in_project and may_enter_project(text)
     # A call of a project's wrapper named like the nn.init function it passes through to
     # (`trunc_normal_(w, std=.02)` imported from the project's layers/): a derived init alias.
     alias_in_text = alias_in_text or (in_project and bool(WRAPPER_TRIGGER.search(text)))

@@ -317,8 +317,11 @@ def test_summaries_are_cached_by_content(tmp_path: Path) -> None:
     )
     write(tmp_path, {"inits.py": XAVIER_INIT, "net.py": net})
     check(tmp_path, "net.py")
-    stored = list((tmp_path / ".cache").glob("summaries/*/*.json"))
+    stored = [p for p in (tmp_path / ".cache").glob("summaries/*/*.json") if not p.name.endswith(".outline.json")]
     assert len(stored) == 1
+    # following the name needed only an outline of inits.py: its functions without their effects
+    outlines = list((tmp_path / ".cache").glob("summaries/*/*.outline.json"))
+    assert [json.loads(o.read_text())["functions"]["weights_init"]["effects"] for o in outlines] == [[]]
     data = json.loads(stored[0].read_text())
     assert data["functions"]["weights_init"]["effects"][0]["scheme"]["function"] == "xavier_normal_"
     stored[0].write_text("{not json")  # a corrupt entry is a miss, rebuilt

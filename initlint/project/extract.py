@@ -4,6 +4,7 @@ read in terms of the functions' parameters so that another file can apply them t
 from __future__ import annotations
 
 import builtins
+import re
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,12 @@ if TYPE_CHECKING:
     from initlint.semantic.modules import Layer, ModuleClass
 
 _ITERATORS = frozenset({"modules", "named_modules"})
+# A word without which a function's text cannot initialize what it is given: torch.nn.init or a
+# function named for init (not `__init__`), `.apply(`, an in-place init method, a weight or bias.
+_INIT_CODE = re.compile(
+    r"(?<!__)(?:init|Init|INIT)|\.apply\s*\(|(?:normal|uniform|fill|zero|copy|orthogonal)_\s*\(|\.data\b"
+    r"|\.(?:weight|bias)\b|reset_parameters"
+)
 _BUILTINS = frozenset(dir(builtins))
 
 
@@ -41,14 +48,18 @@ class Extractor:
             s.name.value: s for s in model.module.body if isinstance(s, cst.FunctionDef)
         }  # fmt: skip
 
-    def summary(self) -> FileSummary:
+    def summary(self, detail: bool = True) -> FileSummary:
         model = self.model
-        summary = FileSummary()
+        summary = FileSummary(detail=detail)
         summary.names, summary.dynamic = self._module_names()
         exports = literal_all(model.module)
         summary.exports = exports or None  # a computed __all__ may export anything
         summary.imports, summary.star_imports = self._imports()
-        if self.top_functions:
+        if not detail:
+            for name, node in self.top_functions.items():
+                where = location(model, node.name)
+                summary.functions[name] = FunctionSummary(name, _params(node), where, may_init=self._may_init(node))
+        elif self.top_functions:
             sites_by_function: dict[int, list[InitSite]] = {}
             for site in model.init_sites:
                 if site.function_node is not None:
@@ -57,7 +68,7 @@ class Extractor:
                 summary.functions[name] = self._function(node, sites_by_function.get(id(node), []))
         for name, cls in model.module_classes.items():
             if isinstance(model.parent.get(cls.node), cst.Module):
-                summary.classes[name] = self._class(cls)
+                summary.classes[name] = self._class(cls, detail)
         for statement in model.module.body:
             if isinstance(statement, cst.ClassDef) and statement.name.value not in summary.classes:
                 bases = tuple(name for b in statement.bases if b.keyword is None and (name := dotted(b.value)))
@@ -107,7 +118,7 @@ class Extractor:
     # -- functions --------------------------------------------------------------------------------
     def _function(self, node: cst.FunctionDef, sites: list[InitSite]) -> FunctionSummary:
         model = self.model
-        params = tuple(p.name.value for p in (*node.params.posonly_params, *node.params.params))
+        params = _params(node)
         effects = []
         for site in sites:
             effect = self._effect(node, params, site)
@@ -122,6 +133,15 @@ class Extractor:
             tensor_scheme=tensor_scheme(model, node, params),
             alias_of=passthrough_alias(model, node),
             returns=self._returns(node),
+            may_init=self._may_init(node),
+        )
+
+    def _may_init(self, function: cst.FunctionDef) -> bool:
+        text = self.model.statement_text(function)
+        if text is None:
+            return True
+        return bool(_INIT_CODE.search(text)) or any(
+            alias.rsplit(".", 1)[-1] in text for alias in self.model.init_aliases
         )
 
     def _returns(self, function: cst.FunctionDef) -> Returned | None:
@@ -244,14 +264,14 @@ class Extractor:
         )  # fmt: skip
 
     # -- classes ---------------------------------------------------------------------------------
-    def _class(self, cls: ModuleClass) -> ClassSummary:
+    def _class(self, cls: ModuleClass, detail: bool) -> ClassSummary:
         model = self.model
         bases = []
         for base in cls.node.bases:
             name = dotted(base.value)
             if name is not None:
                 bases.append(name)
-        layers = tuple(self._layer(layer) for layer in cls.all_layers() if layer.owner is cls)
+        layers = tuple(self._layer(layer) for layer in cls.all_layers() if layer.owner is cls) if detail else ()
         return ClassSummary(cls.name, tuple(bases), location(model, cls.node.name), layers, cls.opaque)
 
     def _layer(self, layer: Layer) -> LayerSummary:
@@ -269,6 +289,10 @@ class Extractor:
             hidden=bool(plain_edges(model, layer)) if layer.parametric else False,
             where=location(model, layer.call),
         )
+
+
+def _params(function: cst.FunctionDef) -> tuple[str, ...]:
+    return tuple(p.name.value for p in (*function.params.posonly_params, *function.params.params))
 
 
 def _module_level(module: cst.Module) -> list[cst.CSTNode]:

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,6 +81,7 @@ class Loaded:
     digest: str
     summary: FileSummary | None  # None: unreadable or not Python
     stamp: tuple[int, int] | None = None  # (mtime_ns, size) when it was read
+    detail: bool = True  # False: an outline (names, imports, classes' bases), see FileSummary.detail
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -95,6 +97,8 @@ class ProjectIndex:
         self.spec = spec
         self.root = Path(spec.root)
         self._loaded: dict[Path, Loaded] = {}
+        self._texts_read: dict[Path, tuple[tuple[int, int] | None, str | None, str]] = {}
+        self._facts: dict[tuple[str, Path], tuple[tuple[int, int] | None, bool]] = {}
         self._building: set[Path] = set()
         self.read: dict[str, str] = {}  # path -> content digest of every summary read (dependencies)
         # (module, importer's folder) -> its file; answered from the disk once per process.
@@ -165,24 +169,56 @@ class ProjectIndex:
         return True
 
     # -- summaries ------------------------------------------------------------------------------------
-    def summary(self, path: Path) -> FileSummary | None:
+    def summary(self, path: Path, detail: bool = True) -> FileSummary | None:
+        """The summary of ``path``; with ``detail=False`` an outline may do (names, imports, classes
+        and their bases, functions and their parameters: what following a name needs), which costs a
+        parse but no analysis of the file's init code and layers."""
         path = Path(os.path.abspath(path))
         loaded = self._loaded.get(path)
         if loaded is not None and loaded.stamp != _stamp(path):
             loaded = None  # changed since it was read (a long-lived process: the server, the API)
-        if loaded is None:
+        if loaded is None or (detail and not loaded.detail):
             if path in self._building:
                 return None  # an import cycle: the file being summarized asks about itself
             self._building.add(path)
             try:
-                loaded = self._load(path)
+                loaded = self._load(path, detail)
             finally:
                 self._building.discard(path)
             self._loaded[path] = loaded
         self.read[str(path)] = loaded.digest
         return loaded.summary
 
-    def _load(self, path: Path) -> Loaded:
+    def text(self, path: Path) -> str | None:
+        """The text of a project file (decoded leniently), read once per change of the file; a
+        verdict that read it depends on it as on its summary."""
+        from initlint.cache import content_digest
+        from initlint.runner import read_regular
+
+        path = Path(os.path.abspath(path))
+        stamp = _stamp(path)
+        known = self._texts_read.get(path)
+        if known is None or known[0] != stamp:
+            try:
+                if stamp is None or stamp[1] > _MAX_FILE_BYTES:
+                    raise OSError("too large")
+                data = read_regular(path)
+                known = (stamp, data.decode("utf-8", "replace"), content_digest(data))
+            except OSError:
+                known = (stamp, None, "unreadable")
+            self._texts_read[path] = known
+        self.read[str(path)] = known[2]
+        return known[1]
+
+    def remembered(self, key: tuple[str, Path], compute: Callable[[], bool]) -> bool:
+        """A fact about a file's text, computed once per version of the file (as ``text``)."""
+        stamp = self._texts_read.get(key[1], (None,))[0]
+        known = self._facts.get(key)
+        if known is None or known[0] != stamp:
+            known = self._facts[key] = (stamp, compute())
+        return known[1]
+
+    def _load(self, path: Path, detail: bool) -> Loaded:
         from initlint.cache import content_digest
         from initlint.runner import read_regular
 
@@ -194,15 +230,17 @@ class ProjectIndex:
         except OSError:
             return Loaded(path, "unreadable", None, stamp)
         digest = content_digest(data)
-        cached = self._cached(digest)
-        if cached is not None:
-            return Loaded(path, digest, cached, stamp)
-        summary = self._build(path, data)
+        # A detailed summary answers an outline's questions too.
+        for level in (True,) if detail else (False, True):
+            cached = self._cached(digest, level)
+            if cached is not None:
+                return Loaded(path, digest, cached, stamp, level)
+        summary = self._build(path, data, detail)
         if summary is not None:
-            self._store(digest, summary)
-        return Loaded(path, digest, summary, stamp)
+            self._store(digest, summary, detail)
+        return Loaded(path, digest, summary, stamp, detail)
 
-    def _build(self, path: Path, data: bytes) -> FileSummary | None:
+    def _build(self, path: Path, data: bytes, detail: bool) -> FileSummary | None:
         from initlint._lazy import cst
         from initlint.engine import ANALYSIS_RECURSION_LIMIT, _recursion_limit
         from initlint.project.summary import summarize
@@ -216,7 +254,7 @@ class ProjectIndex:
                 # Without the project: a summary holds facts of its own file only (its cache key is
                 # its bytes); what other files add is followed when the summary is read.
                 model = SemanticModel(source, module, dict(self.spec.init_aliases))
-                return summarize(model)
+                return summarize(model, detail)
         except Exception:  # an unreadable or unparsable neighbour only means less is known
             return None
 
@@ -259,29 +297,31 @@ class ProjectIndex:
         return {path: text for path, (_, text) in texts.items()}
 
     # -- the disk cache ---------------------------------------------------------------------------------
-    def _cache_file(self, digest: str) -> Path | None:
+    def _cache_file(self, digest: str, detail: bool) -> Path | None:
         if self.spec.cache_dir is None:
             return None
         from initlint.cache import configuration_key
 
         key = configuration_key(["summary", *(f"{a}={b}" for a, b in self.spec.init_aliases)])
-        return Path(self.spec.cache_dir) / "summaries" / key / f"{digest}.json"
+        name = f"{digest}.json" if detail else f"{digest}.outline.json"
+        return Path(self.spec.cache_dir) / "summaries" / key / name
 
-    def _cached(self, digest: str) -> FileSummary | None:
-        target = self._cache_file(digest)
+    def _cached(self, digest: str, detail: bool) -> FileSummary | None:
+        target = self._cache_file(digest, detail)
         if target is None:
             return None
         try:
-            return FileSummary.from_json(json.loads(target.read_bytes()))
+            summary = FileSummary.from_json(json.loads(target.read_bytes()))
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
             with contextlib.suppress(OSError):
                 target.unlink()
             return None
+        return summary if summary.detail == detail else None
 
-    def _store(self, digest: str, summary: FileSummary) -> None:
-        target = self._cache_file(digest)
+    def _store(self, digest: str, summary: FileSummary, detail: bool) -> None:
+        target = self._cache_file(digest, detail)
         if target is None:
             return
         from initlint.cache import _atomic_write

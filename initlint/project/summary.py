@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from initlint.semantic.model import SemanticModel
 
-SUMMARY_VERSION = 3
+SUMMARY_VERSION = 4
 _TEXT_LIMIT = 120
 
 
@@ -78,6 +78,9 @@ class FunctionSummary:
     alias_of: str | None = None
     # A layer factory: every `return` builds a torch.nn layer of this type (`get_norm_layer`).
     returns: Returned | None = None
+    # Its text has a word of init code (`init`, `.apply(`, `normal_(`, `.weight`, ...): without one
+    # it initializes nothing it is given, and a call of it is not followed.
+    may_init: bool = True
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,9 @@ class FileSummary:
     # Top-level classes this file alone cannot tell to be nn.Modules, with their bases as written:
     # one may be, through a base of another file of the project.
     other_classes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # False: an outline, which leaves out what following a name does not need (functions' effects,
+    # forwards, schemes and returns; classes' layers), so it costs a parse but no analysis.
+    detail: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {"version": SUMMARY_VERSION, **asdict(self)}
@@ -147,7 +153,7 @@ class FileSummary:
                 returned = Returned(returned["type_name"], returned["no_bias"], where(returned["where"]))
             functions[name] = FunctionSummary(
                 raw["name"], tuple(raw["params"]), where(raw["where"]), effects, forwards,
-                raw["tensor_scheme"], raw["alias_of"], returned,
+                raw["tensor_scheme"], raw["alias_of"], returned, raw["may_init"],
             )  # fmt: skip
         classes = {}
         for name, raw in data["classes"].items():
@@ -162,13 +168,14 @@ class FileSummary:
             functions=functions,
             classes=classes,
             other_classes={name: tuple(bases) for name, bases in data["other_classes"].items()},
+            detail=bool(data["detail"]),
         )
 
 
-def summarize(model: SemanticModel) -> FileSummary:
+def summarize(model: SemanticModel, detail: bool = True) -> FileSummary:
     from initlint.project.extract import Extractor
 
-    return Extractor(model).summary()
+    return Extractor(model).summary(detail)
 
 
 def location(model: SemanticModel, node: cst.CSTNode) -> Location:

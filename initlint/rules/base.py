@@ -82,7 +82,7 @@ class Rule:
     summary: ClassVar[str]  # one line, for `initlint rules` and the README table
     severity: ClassVar[Severity] = "warning"
     # The rule follows imports into other files of the project (semantic/remote.py): its prefilter
-    # also opens on calls that may enter another file's init code (engine.PROJECT_TRIGGER).
+    # also opens on calls that may enter another file's init code (engine.may_enter_project).
     uses_project: ClassVar[bool] = False
     # A new rule is a bug rule unless it says otherwise; `default_enabled` must agree with the
     # tier (off exactly for OFF_BY_DEFAULT_TIERS: tests/test_config.py checks every rule).

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Iterator
 
 from initlint._lazy import cst
 from initlint.rules.base import Invalid, Report, Rule, src
+from initlint.rules.triggers import init_named_call, says_init
 from initlint.semantic import SemanticModel
 from initlint.semantic.core import dotted
 
 _BUILTINS = frozenset(dir(builtins))
+_APPLY = re.compile(r"\.apply\s*\(")
 
 
 class InitFunctionNotImportable(Rule):
@@ -16,9 +19,10 @@ class InitFunctionNotImportable(Rule):
     name = "init-function-not-importable"
     summary = "An init function applied or called here is not defined where it is imported from (another file)"
     severity = "error"
-    # `.apply(weights_init)` or a call of a function named like an init function
-    triggers = (r"\.apply\s*\(|[iI]nit\w*\s*\(",)
-    literals = ("init", "Init")
+    # `.apply(weights_init)` or a call of a plain name that says it initializes (not `__init__`),
+    # in a file with a `from ... import` (the only way such a name can come from elsewhere)
+    triggers = (r"\bfrom\s+[.\w]+\s+import\b",)
+    literals = ("init", "Init", "INIT", ".apply")
     needs_torch = False  # a training script may apply an init function without importing torch
     uses_project = True
 
@@ -75,6 +79,12 @@ class InitFunctionNotImportable(Rule):
             files=(("utils.py", "def reset_weights(model):\n    pass\n"),),
         ),
     )
+
+    @classmethod
+    def may_match(cls, text: str, memo: dict[object, bool] | None = None) -> bool:
+        if not super().may_match(text, memo):
+            return False
+        return bool(_APPLY.search(text)) or init_named_call(text, bare=True)
 
     def check(self, model: SemanticModel) -> Iterator[Report]:
         view = model.project
@@ -143,7 +153,7 @@ def _used_init_functions(model: SemanticModel) -> Iterator[tuple[str, cst.CSTNod
             argument = call.args[0].value
             if isinstance(argument, cst.Name):
                 yield argument.value, argument
-        elif isinstance(func, cst.Name) and "init" in func.value.lower() and func.value != "__init__":
+        elif isinstance(func, cst.Name) and says_init(func.value):
             yield func.value, func
 
 

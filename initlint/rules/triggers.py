@@ -106,3 +106,41 @@ def call_arguments_text(text: str, start: int) -> str | None:
             if depth == 0:
                 return text[start:index]
     return None
+
+
+# A name that says it initializes: `init` (or `initialize`) as a part of it, between underscores or
+# at a case change (`weights_init`, `init_weights`, `reinit`, `initialize`, `weightsInit`); not
+# `__init__`, `initial`, `is_initialized`, `isfinite`, `xinit`.
+_INIT_PART = re.compile(r"(?:(?:^|(?<=_)|(?<=re))(?:init|INIT)|(?:^|(?<=_)|(?<=[a-z0-9]))Init)(?:iali[sz]e)?(?![a-z])")
+_INIT_ANCHOR = re.compile(r"[iI]nit|INIT")
+_WORD_BEFORE = re.compile(r"\w*\Z")
+_WORD_AFTER = re.compile(r"\w*")
+_CALL_OPEN = re.compile(r"\s*\(")
+_ARGUMENT = re.compile(r"\s*\(\s*[^)\s]")
+_RECEIVER_BEFORE = re.compile(r"(\w*)\s*\.\s*\Z")
+_DUNDER = re.compile(r"__\w+__")
+
+
+def says_init(name: str) -> bool:
+    """``name`` says it initializes (see _INIT_PART); a dunder never does."""
+    return not _DUNDER.fullmatch(name) and _INIT_PART.search(name) is not None
+
+
+def init_named_call(text: str, *, bare: bool = False, with_argument: bool = False) -> bool:
+    """A call of a function whose name says it initializes: ``weights_init(m)``,
+    ``utils.init_weights(net)``; not a method of ``self`` or ``cls`` (this class's own or a base's).
+    ``bare``: only of a plain name; ``with_argument``: only with an argument (the module)."""
+    opening = _ARGUMENT if with_argument else _CALL_OPEN
+    checked: set[int] = set()
+    for anchor in _INIT_ANCHOR.finditer(text):
+        start = _WORD_BEFORE.search(text, max(0, anchor.start() - 80), anchor.start()).start()  # type: ignore[union-attr]
+        if start in checked:
+            continue
+        checked.add(start)
+        end = _WORD_AFTER.match(text, anchor.start()).end()  # type: ignore[union-attr]
+        if not opening.match(text, end) or not says_init(text[start:end]):
+            continue
+        receiver = _RECEIVER_BEFORE.search(text, max(0, start - 80), start)
+        if receiver is None or (not bare and receiver.group(1) not in ("self", "cls")):
+            return True
+    return False

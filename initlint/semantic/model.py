@@ -276,7 +276,7 @@ class SemanticModel:
         return self._imported_init_function(qualified) or self._remote_alias(func, qualified)
 
     def _wrapper_alias(self, func: cst.BaseExpression) -> str | None:
-        if not isinstance(func, cst.Name) or not _INIT_WORD.search(self.source.text):
+        if not isinstance(func, cst.Name) or not self._mentions_init:
             return None
         alias = self._wrapper_aliases.get(func.value)
         if alias is None or self.imports.bindings.get(func.value) is not None:
@@ -288,8 +288,7 @@ class SemanticModel:
         if self.project_index is None or qualified.startswith(("torch.", "numpy.", "math.")):
             return None
         view = self.project
-        remote = view.function(func) if view is not None else None
-        return remote.function.alias_of if remote is not None else None
+        return view.alias_of(func) if view is not None else None
 
     def _imported_init_function(self, qualified: str | None) -> str | None:
         if qualified is None:
@@ -299,11 +298,16 @@ class SemanticModel:
         return self.init_aliases.get(qualified)
 
     @cached_property
+    def _mentions_init(self) -> bool:
+        """The word ``init`` occurs in the file (a torch.nn.init reference may); searched once."""
+        return "init" in self.source.text and bool(_INIT_WORD.search(self.source.text))
+
+    @cached_property
     def _init_function_names(self) -> frozenset[str]:
         """Names assigned an imported init function somewhere (``xu = nn.init.xavier_uniform_``)."""
         from initlint.semantic.schemes import INIT_FUNCTIONS
 
-        if not self.init_aliases and not _INIT_WORD.search(self.source.text):
+        if not self.init_aliases and not self._mentions_init:
             return frozenset()  # no torch.nn.init reference to bind (`__init__` does not count)
         # Last parts an init function can have: a cheap test before resolving the name.
         tails = INIT_FUNCTIONS | {qualified.rsplit(".", 1)[-1] for qualified in self.init_aliases}
@@ -395,6 +399,10 @@ class SemanticModel:
     def _positions(self) -> Positions:
         # Computed only when a rule reports, and only for the statements it reports on.
         return Positions(self.module, self.source.text, self.parent)
+
+    def statement_text(self, statement: cst.CSTNode) -> str | None:
+        """The source text of a top-level statement, cut from the file (no code generation)."""
+        return self._positions.statement_text(statement)
 
     def range_of(self, node: cst.CSTNode) -> CodeRange:
         return self._positions.range_of(node)

@@ -581,7 +581,7 @@ class _LayerBuilder:
         if model.project_index is None or not isinstance(call.func, (cst.Name, cst.Attribute)):
             return None
         view = model.project
-        remote = view.function(call.func) if view is not None else None
+        remote = view.factory(call.func) if view is not None else None
         returned = remote.function.returns if remote is not None else None
         if returned is None or returned.type_name not in LAYERS:
             return None

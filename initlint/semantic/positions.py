@@ -9,6 +9,7 @@ reported node, and shifted by where the interpreter's parser says that statement
 from __future__ import annotations
 
 import ast
+import re
 import warnings
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,9 @@ from initlint._lazy import cst
 
 if TYPE_CHECKING:
     from libcst.metadata import CodeRange
+
+
+_NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
 class Positions:
@@ -26,8 +30,12 @@ class Positions:
         self._starts: dict[cst.CSTNode, int] | bool | None = False  # False: not computed yet
         self._per_statement: dict[cst.CSTNode, tuple[dict[cst.CSTNode, CodeRange], int]] = {}
         self._whole: dict[cst.CSTNode, CodeRange] | None = None
+        self._line_starts: list[int] | None = None
 
     def range_of(self, node: cst.CSTNode) -> CodeRange:
+        named = self._definition_name(node)
+        if named is not None:
+            return named
         statement = self._top_statement(node)
         starts = self._statement_starts()
         if statement is None or starts is None or statement not in starts:
@@ -42,6 +50,51 @@ class Positions:
             CodePosition(span.start.line + offset, span.start.column),
             CodePosition(span.end.line + offset, span.end.column),
         )
+
+    def _definition_name(self, node: cst.CSTNode) -> CodeRange | None:
+        """The name of a top-level ``def``/``class``, found on the line the C parser gives for it:
+        without generating the code of the whole definition (a summary asks for every one)."""
+        definition = self.parent.get(node)
+        if not isinstance(definition, (cst.FunctionDef, cst.ClassDef)) or definition.name is not node:
+            return None
+        starts = self._statement_starts() if self.parent.get(definition) is self.module else None
+        line = starts.get(definition) if starts else None
+        if line is None:
+            return None
+        name = definition.name.value
+        found = re.match(rf"[ \t\f]*(?:async[ \t]+)?(?:def|class)[ \t]+({re.escape(name)})\b", self._line(line))
+        if found is None:
+            return None  # `def \` continued on the next line, say: the slow way
+        from libcst.metadata import CodePosition, CodeRange
+
+        return CodeRange(CodePosition(line, found.start(1)), CodePosition(line, found.end(1)))
+
+    def statement_text(self, statement: cst.CSTNode) -> str | None:
+        """The source of a top-level statement, cut from the text at the lines the C parser gives
+        (up to the next statement: trailing comments and its decorators too); None when unknown."""
+        starts = self._statement_starts()
+        if starts is None or statement not in starts:
+            return None
+        body = self.module.body
+        index = body.index(statement)  # type: ignore[arg-type]
+        end = starts.get(body[index + 1]) if index + 1 < len(body) else None
+        lines = self._lines()
+        first = lines[starts[statement] - 1]
+        last = lines[end - 1] if end is not None and end - 1 < len(lines) else len(self.text)
+        return self.text[first:last]
+
+    def _lines(self) -> list[int]:
+        """The offset where each line of the text starts."""
+        if self._line_starts is None:
+            self._line_starts = [0, *(m.end() for m in _NEWLINE.finditer(self.text))]
+        return self._line_starts
+
+    def _line(self, number: int) -> str:
+        lines = self._lines()
+        if not 1 <= number <= len(lines):
+            return ""
+        end = lines[number] if number < len(lines) else len(self.text)
+        return self.text[lines[number - 1] : end]
 
     def _top_statement(self, node: cst.CSTNode) -> cst.CSTNode | None:
         current = node

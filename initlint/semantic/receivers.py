@@ -11,6 +11,7 @@ out, so a layer listed is one the function provably receives on some call.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
@@ -36,12 +37,20 @@ class Receivers:
     """Per-file index of ``.apply`` calls and direct calls of the file's functions."""
 
     def __init__(self, model: SemanticModel) -> None:
-        self.model = model
+        # Weakly: the cache below maps the model to this object, and a value that held its key
+        # would keep every checked file's model alive for the whole run.
+        self._model = weakref.ref(model)
         self._applies: dict[cst.CSTNode, list[tuple[cst.Call, cst.BaseExpression]]] | None = None
         self._calls: dict[cst.CSTNode, list[tuple[cst.Call, dict[str, cst.BaseExpression]]]] | None = None
         self._by_call: dict[int, list[Layer]] | None = None
         self._lookup: _FunctionLookup | None = None
         self._active: set[tuple[int, str]] = set()
+
+    @property
+    def model(self) -> SemanticModel:
+        model = self._model()
+        assert model is not None, "receivers outlived their model"
+        return model
 
     # -- what an expression denotes -------------------------------------------------------------
     def values(self, node: cst.BaseExpression, context: cst.CSTNode, depth: int = 0) -> list[ModuleValue]:
@@ -203,7 +212,7 @@ class _FunctionLookup:
     """Functions of this file by the name a call or an ``.apply`` argument uses."""
 
     def __init__(self, model: SemanticModel) -> None:
-        self.model = model
+        self._model = weakref.ref(model)  # as Receivers: held by the cache of the model's receivers
         self.by_name: dict[str, list[cst.FunctionDef]] = {}
         self.method_names = {name for cls in model.module_classes.values() for name in cls.methods}
         self.assigned = {
@@ -215,6 +224,12 @@ class _FunctionLookup:
         for definition in model.nodes(cst.FunctionDef):
             if model.enclosing(definition, cst.ClassDef) is None:
                 self.by_name.setdefault(definition.name.value, []).append(definition)
+
+    @property
+    def model(self) -> SemanticModel:
+        model = self._model()
+        assert model is not None, "a function lookup outlived its model"
+        return model
 
     def _named(self, name: str, context: cst.CSTNode) -> cst.FunctionDef | None:
         """The one function of this name visible at ``context``: nested in an enclosing

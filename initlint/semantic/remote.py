@@ -9,7 +9,9 @@ dynamic module, a chain deeper than a few hops, all give nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from initlint.semantic.modules import Layer
 
 _MAX_HOPS = 6
+_INIT_WORD = re.compile(r"\binit\b")
+_TORCH = re.compile(r"\btorch\b")
 _RETURNS_SELF = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "train", "eval", "to_empty"})
 
 
@@ -93,12 +97,29 @@ class RemoteSite:
         return self.effect.scheme
 
 
+@dataclass(frozen=True)
+class _Found:
+    """Where a name is defined: found through outlines, read in detail only when asked."""
+
+    path: Path
+    kind: str  # "function" | "class"
+    name: str
+
+
 class ProjectView:
     def __init__(self, model: SemanticModel, index: ProjectIndex) -> None:
-        self.model = model
+        # The model caches its view: a strong reference back would make a cycle, and a checked
+        # file's model would then wait for the cycle collector instead of being freed at once.
+        self._model = weakref.ref(model)
         self.index = index
         self.path = Path(model.source.path).resolve()
-        self._found: dict[tuple[str, Path], RemoteFunction | RemoteClass | None] = {}
+        self._found: dict[tuple[str, Path], _Found | None] = {}
+
+    @property
+    def model(self) -> SemanticModel:
+        model = self._model()
+        assert model is not None, "a project view outlived its model"
+        return model
 
     # -- names ----------------------------------------------------------------------------------------
     def qualified(self, node: cst.BaseExpression) -> tuple[str, Path] | None:
@@ -113,40 +134,85 @@ class ProjectView:
             return None
         return (f"{target}.{rest}" if rest else target), self.path
 
-    def function(self, node: cst.BaseExpression) -> RemoteFunction | None:
+    def _resolve(self, node: cst.BaseExpression) -> _Found | None:
         found = self.qualified(node)
-        if found is None:
-            star = self._star_lookup(node)
-            return star if isinstance(star, RemoteFunction) else None
-        resolved = self.lookup(*found)
-        return resolved if isinstance(resolved, RemoteFunction) else None
+        return self._star_lookup(node) if found is None else self.lookup(*found)
+
+    def function(self, node: cst.BaseExpression) -> RemoteFunction | None:
+        return self._function_at(self._resolve(node))
 
     def class_(self, node: cst.BaseExpression) -> RemoteClass | None:
-        found = self.qualified(node)
-        if found is None:
-            star = self._star_lookup(node)
-            return star if isinstance(star, RemoteClass) else None
-        resolved = self.lookup(*found)
-        return resolved if isinstance(resolved, RemoteClass) else None
+        return self._class_at(self._resolve(node))
+
+    def alias_of(self, node: cst.BaseExpression) -> str | None:
+        """The nn.init function that the function of another file ``node`` names passes through to
+        (see project.wrappers); its file is read in detail only when its text can call one. Asked
+        of every call of an imported function, so a module whose text defines the name is not
+        even outlined."""
+        qualified = self.qualified(node)
+        found = self._star_lookup(node) if qualified is None else self.lookup(*qualified, text_first=True)
+        if found is None or found.kind != "function" or not self._may_call_init(found.path):
+            return None
+        remote = self._function_at(found)
+        return remote.function.alias_of if remote is not None else None
+
+    def factory(self, node: cst.BaseExpression) -> RemoteFunction | None:
+        """The function of another file ``node`` names, when its file can build a torch layer."""
+        found = self._resolve(node)
+        if found is None or found.kind != "function":
+            return None
+        text = self.index.text(found.path)
+        return self._function_at(found) if text is not None and _TORCH.search(text) else None
+
+    def _may_call_init(self, path: Path) -> bool:
+        """Any reference to torch.nn.init has the word ``init`` (`__init__` has not); a configured
+        alias has its own last name."""
+        text = self.index.text(path)
+        if text is None:
+            return False
+        return self.index.remembered(("may call init", path), lambda: _calls_init(text, self.index.spec.init_aliases))
+
+    def _may_init(self, found: _Found | None) -> bool:
+        """``found`` is a function whose outline says it may initialize what it is given."""
+        if found is None or found.kind != "function":
+            return False
+        summary = self.index.summary(found.path, detail=False)
+        function = summary.functions.get(found.name) if summary is not None else None
+        return function is not None and function.may_init
+
+    def _function_at(self, found: _Found | None) -> RemoteFunction | None:
+        if found is None or found.kind != "function":
+            return None
+        summary = self.index.summary(found.path)
+        function = summary.functions.get(found.name) if summary is not None else None
+        return RemoteFunction(found.path, summary, function) if function is not None else None  # type: ignore[arg-type]
+
+    def _class_at(self, found: _Found | None) -> RemoteClass | None:
+        if found is None or found.kind != "class":
+            return None
+        summary = self.index.summary(found.path)
+        cls = summary.classes.get(found.name) if summary is not None else None
+        return RemoteClass(found.path, summary, cls) if cls is not None else None  # type: ignore[arg-type]
 
     def is_module_class(self, node: cst.BaseExpression) -> bool:
         """``node`` names a class of another file of the project that is an nn.Module there, or
         through its own bases (followed across files)."""
         found = self.qualified(node)
         if found is None:
-            return isinstance(self._star_lookup(node), RemoteClass)
+            star = self._star_lookup(node)
+            return star is not None and star.kind == "class"
         return self._module_class(*found, 0)
 
     def _module_class(self, qualified: str, importer: Path, hops: int) -> bool:
         if hops > _MAX_HOPS:
             return False
         resolved = self.lookup(qualified, importer)
-        if isinstance(resolved, RemoteClass):
+        if resolved is not None and resolved.kind == "class":
             return True
         level = len(qualified) - len(qualified.lstrip("."))
         module_rest, _, name = qualified[level:].rpartition(".")
         path = self.index.module_file("." * level + module_rest, importer) if name and (module_rest or level) else None
-        summary = self.index.summary(path) if path is not None else None
+        summary = self.index.summary(path, detail=False) if path is not None else None
         if summary is None or name not in summary.other_classes:
             return False
         for base in summary.other_classes[name]:
@@ -168,7 +234,7 @@ class ProjectView:
                 return True
         return False
 
-    def _star_lookup(self, node: cst.BaseExpression) -> RemoteFunction | RemoteClass | None:
+    def _star_lookup(self, node: cst.BaseExpression) -> _Found | None:
         """A free name of a file with ``from m import *``: the one star module that defines it."""
         if not isinstance(node, cst.Name) or not self.model.imports.star_import:
             return None
@@ -187,15 +253,17 @@ class ProjectView:
                     out.append("." * len(statement.relative) + module)
         return out
 
-    def lookup(self, qualified: str, importer: Path, hops: int = 0) -> RemoteFunction | RemoteClass | None:
+    def lookup(self, qualified: str, importer: Path, hops: int = 0, text_first: bool = False) -> _Found | None:
         """``pkg.mod.name`` (or ``.mod.name``) to the function or class of the project it names,
-        through re-exports (``from .impl import name`` in ``__init__.py``) and star imports."""
+        through re-exports (``from .impl import name`` in ``__init__.py``) and star imports.
+        ``text_first``: a module whose text has ``def name`` at its top level is taken to define
+        it without being outlined (what the outline would say, short of a `def` in a string)."""
         key = (qualified, importer)
         if key not in self._found:
-            self._found[key] = self._lookup(qualified, importer, hops)
+            self._found[key] = self._lookup(qualified, importer, hops, text_first)
         return self._found[key]
 
-    def _lookup(self, qualified: str, importer: Path, hops: int) -> RemoteFunction | RemoteClass | None:
+    def _lookup(self, qualified: str, importer: Path, hops: int, text_first: bool = False) -> _Found | None:
         if hops > _MAX_HOPS:
             return None
         level = len(qualified) - len(qualified.lstrip("."))
@@ -203,27 +271,31 @@ class ProjectView:
         module = "." * level + module_rest
         if not name or not module:
             return None
-        return self._in_module(module, name, importer, hops)
+        return self._in_module(module, name, importer, hops, text_first)
 
-    def _in_module(self, module: str, name: str, importer: Path, hops: int) -> RemoteFunction | RemoteClass | None:
+    def _in_module(self, module: str, name: str, importer: Path, hops: int, text_first: bool = False) -> _Found | None:
         if hops > _MAX_HOPS:
             return None
         path = self.index.module_file(module, importer)
         if path is None:
             return None
-        summary = self.index.summary(path)
+        if text_first:
+            text = self.index.text(path)
+            if text is not None and re.search(rf"^(?:async[ \t]+)?def[ \t]+{re.escape(name)}\b", text, re.MULTILINE):
+                return _Found(path, "function", name)
+        summary = self.index.summary(path, detail=False)
         if summary is None:
             return None
         if name in summary.functions:
-            return RemoteFunction(path, summary, summary.functions[name])
+            return _Found(path, "function", name)
         if name in summary.classes:
-            return RemoteClass(path, summary, summary.classes[name])
+            return _Found(path, "class", name)
         target = summary.imports.get(name)
         if target is not None:
-            return self.lookup(target, path, hops + 1)
+            return self.lookup(target, path, hops + 1, text_first)
         if name not in summary.names:
             for star in summary.star_imports:
-                found = self._in_module(star, name, path, hops + 1)
+                found = self._in_module(star, name, path, hops + 1, text_first)
                 if found is not None:
                     return found
         return None
@@ -237,7 +309,7 @@ class ProjectView:
         path = self.index.module_file(module, importer)
         if path is None:
             return None
-        summary = self.index.summary(path)
+        summary = self.index.summary(path, detail=False)
         if summary is None or summary.dynamic:
             return None
         if star and summary.exports is not None:
@@ -307,8 +379,7 @@ class ProjectView:
         target = remote.file.imports.get(head)
         if target is None:
             return None
-        found = self.lookup(f"{target}.{rest}" if rest else target, remote.path)
-        return found if isinstance(found, RemoteFunction) else None
+        return self._function_at(self.lookup(f"{target}.{rest}" if rest else target, remote.path))
 
     # -- this file's calls into other files -----------------------------------------------------------
     def remote_sites(self) -> list[RemoteSite]:
@@ -321,8 +392,15 @@ class ProjectView:
         found = receivers(model)
         sites: list[RemoteSite] = []
         for call in model.nodes(cst.Call):
-            for remote, param, argument in self._entries(call):
-                values = found.values(argument, call)
+            memo: dict[int, list] = {}
+
+            def values_of(argument: cst.BaseExpression, call: cst.Call = call, memo: dict = memo) -> list:
+                if id(argument) not in memo:
+                    memo[id(argument)] = found.values(argument, call)
+                return memo[id(argument)]
+
+            for remote, param, argument in self._entries(call, values_of):
+                values = values_of(argument)
                 if not values:
                     continue
                 for effect in self.effects(remote, param):
@@ -338,10 +416,17 @@ class ProjectView:
                         sites.append(RemoteSite(call, dotted(_function_node(call)) or "", effect, narrowed))
         return sites
 
-    def _entries(self, call: cst.Call) -> Iterator[tuple[RemoteFunction, str, cst.BaseExpression]]:
+    def _entries(
+        self, call: cst.Call, values_of: Callable[[cst.BaseExpression], list]
+    ) -> Iterator[tuple[RemoteFunction, str, cst.BaseExpression]]:
+        """The functions of other files a call hands this file's modules to, with the parameter
+        each module arrives as; the callee's file is read in detail only when a module goes in."""
         func = call.func
         if _is_apply(call):
-            remote = self.function(call.args[0].value)
+            found = self._resolve(call.args[0].value)
+            if not self._may_init(found) or not values_of(func.value):  # type: ignore[attr-defined]
+                return
+            remote = self._function_at(found)
             if remote is not None and remote.function.params:
                 yield remote, remote.function.params[0], func.value  # type: ignore[attr-defined]
             return
@@ -349,7 +434,10 @@ class ProjectView:
             return
         if isinstance(func, cst.Attribute) and not isinstance(func.value, (cst.Name, cst.Attribute)):
             return
-        remote = self.function(func)
+        found = self._resolve(func)
+        if not self._may_init(found) or not any(values_of(a.value) for a in call.args if not a.star):
+            return
+        remote = self._function_at(found)
         if remote is None:
             return
         for position, arg in enumerate(call.args):
@@ -425,8 +513,7 @@ class ProjectView:
         target = remote.file.imports.get(head)
         if target is None:
             return None
-        found = self.lookup(f"{target}.{rest}" if rest else target, remote.path)
-        return found if isinstance(found, RemoteClass) else None
+        return self._class_at(self.lookup(f"{target}.{rest}" if rest else target, remote.path))
 
     def remote_receivers(self, site: InitSite) -> list[tuple[cst.Call, list[RemoteLayer]]] | None:
         """For an init site of this file reached through a module parameter (a function given to
@@ -448,6 +535,10 @@ class ProjectView:
                     return None
                 out.append((call, layers))
         return out
+
+
+def _calls_init(text: str, aliases: tuple[tuple[str, str], ...]) -> bool:
+    return bool(_INIT_WORD.search(text)) or any(alias.rsplit(".", 1)[-1] in text for alias, _ in aliases)
 
 
 def _meet(outer: tuple[str, ...] | None, inner: tuple[str, ...] | None) -> tuple[str, ...] | None:
