@@ -56,9 +56,12 @@ class Extractor:
         summary.exports = exports or None  # a computed __all__ may export anything
         summary.imports, summary.star_imports = self._imports()
         if not detail:
+            # What a call of the function in another file asks first, cheap to read off its own code.
             for name, node in self.top_functions.items():
-                where = location(model, node.name)
-                summary.functions[name] = FunctionSummary(name, _params(node), where, may_init=self._may_init(node))
+                summary.functions[name] = FunctionSummary(
+                    name, _params(node), location(model, node.name), alias_of=passthrough_alias(model, node),
+                    returns=self._returns(node), may_init=self._may_init(node),
+                )  # fmt: skip
         elif self.top_functions:
             sites_by_function: dict[int, list[InitSite]] = {}
             for site in model.init_sites:

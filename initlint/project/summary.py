@@ -122,8 +122,9 @@ class FileSummary:
     # Top-level classes this file alone cannot tell to be nn.Modules, with their bases as written:
     # one may be, through a base of another file of the project.
     other_classes: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # False: an outline, which leaves out what following a name does not need (functions' effects,
-    # forwards, schemes and returns; classes' layers), so it costs a parse but no analysis.
+    # False: an outline, which leaves out what needs the analysis of the file's init code and layers
+    # (functions' effects, forwards and tensor schemes; classes' layers): it costs a parse, and it
+    # answers what following a name, an alias or a factory needs.
     detail: bool = True
 
     def to_json(self) -> dict[str, Any]:

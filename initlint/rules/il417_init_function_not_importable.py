@@ -1,17 +1,15 @@
 from __future__ import annotations
 
 import builtins
-import re
 from collections.abc import Iterator
 
 from initlint._lazy import cst
 from initlint.rules.base import Invalid, Report, Rule, src
-from initlint.rules.triggers import init_named_call, says_init
+from initlint.rules.triggers import applies_imported, init_named_call, says_init
 from initlint.semantic import SemanticModel
 from initlint.semantic.core import dotted
 
 _BUILTINS = frozenset(dir(builtins))
-_APPLY = re.compile(r"\.apply\s*\(")
 
 
 class InitFunctionNotImportable(Rule):
@@ -84,7 +82,7 @@ class InitFunctionNotImportable(Rule):
     def may_match(cls, text: str, memo: dict[object, bool] | None = None) -> bool:
         if not super().may_match(text, memo):
             return False
-        return bool(_APPLY.search(text)) or init_named_call(text, bare=True)
+        return applies_imported(text) or init_named_call(text, bare=True)
 
     def check(self, model: SemanticModel) -> Iterator[Report]:
         view = model.project

@@ -117,8 +117,9 @@ _WORD_BEFORE = re.compile(r"\w*\Z")
 _WORD_AFTER = re.compile(r"\w*")
 _CALL_OPEN = re.compile(r"\s*\(")
 _ARGUMENT = re.compile(r"\s*\(\s*[^)\s]")
-_RECEIVER_BEFORE = re.compile(r"(\w*)\s*\.\s*\Z")
+_RECEIVER_BEFORE = re.compile(r"(\w+|[^\w\s])?\s*\.\s*\Z")
 _DUNDER = re.compile(r"__\w+__")
+_DEF_BEFORE = re.compile(r"\b(?:def|class)\s+\Z")
 
 
 def says_init(name: str) -> bool:
@@ -126,12 +127,20 @@ def says_init(name: str) -> bool:
     return not _DUNDER.fullmatch(name) and _INIT_PART.search(name) is not None
 
 
+def _module_like(receiver: str | None) -> bool:
+    """What a call's receiver must be for an import to name the function: a module's name (not
+    ``self``, ``cls``, a class (capitalized) or the result of a call such as ``super()``)."""
+    return bool(receiver) and receiver[0].islower() and receiver not in ("self", "cls")  # type: ignore[index]
+
+
 def init_named_call(text: str, *, bare: bool = False, with_argument: bool = False) -> bool:
-    """A call of a function whose name says it initializes: ``weights_init(m)``,
-    ``utils.init_weights(net)``; not a method of ``self`` or ``cls`` (this class's own or a base's).
+    """A call of a function whose name says it initializes and that an import of this file may
+    bind (the name itself, its module, or any name under a star import): ``weights_init(m)``,
+    ``utils.init_weights(net)``; not a method (of ``self``, ``super()``, a class: a base's own).
     ``bare``: only of a plain name; ``with_argument``: only with an argument (the module)."""
     opening = _ARGUMENT if with_argument else _CALL_OPEN
     checked: set[int] = set()
+    imported: ImportedWords | None = None
     for anchor in _INIT_ANCHOR.finditer(text):
         start = _WORD_BEFORE.search(text, max(0, anchor.start() - 80), anchor.start()).start()  # type: ignore[union-attr]
         if start in checked:
@@ -140,7 +149,52 @@ def init_named_call(text: str, *, bare: bool = False, with_argument: bool = Fals
         end = _WORD_AFTER.match(text, anchor.start()).end()  # type: ignore[union-attr]
         if not opening.match(text, end) or not says_init(text[start:end]):
             continue
+        if _DEF_BEFORE.search(text, max(0, start - 20), start):
+            continue  # its definition, not a call
         receiver = _RECEIVER_BEFORE.search(text, max(0, start - 80), start)
-        if receiver is None or (not bare and receiver.group(1) not in ("self", "cls")):
+        if receiver is None:
+            bound = text[start:end]
+        elif not bare and _module_like(receiver.group(1)):
+            bound = receiver.group(1)
+        else:
+            continue
+        imported = imported or ImportedWords(text)
+        if imported.may_bind(bound):
             return True
     return False
+
+
+_APPLIED = re.compile(r"\.apply\s*\(\s*(\w+)\s*\)")
+
+
+def applies_imported(text: str) -> bool:
+    """``X.apply(fn)`` with ``fn`` a name an import of this file may bind."""
+    imported: ImportedWords | None = None
+    for match in _APPLIED.finditer(text):
+        imported = imported or ImportedWords(text)
+        if imported.may_bind(match.group(1)):
+            return True
+    return False
+
+
+_FROM_IMPORT = re.compile(r"\bfrom\s+[.\w]+\s+import\s*(\([^)]*\)|[^\n]*)")
+_PLAIN_IMPORT = re.compile(r"(?<![.\w])import\s+([^\n(]*)")
+_WORD = re.compile(r"\w+")
+
+
+class ImportedWords:
+    """The words of a file's import statements, read off its text: a name none of them has (and
+    no star import) cannot come from another file."""
+
+    def __init__(self, text: str) -> None:
+        self.star = False
+        self.words: set[str] = set()
+        for match in _FROM_IMPORT.finditer(text):
+            names = match.group(1)
+            self.star |= names.lstrip("( \t").startswith("*")
+            self.words.update(_WORD.findall(names))
+        for match in _PLAIN_IMPORT.finditer(text):
+            self.words.update(_WORD.findall(match.group(1)))
+
+    def may_bind(self, name: str) -> bool:
+        return self.star or name in self.words

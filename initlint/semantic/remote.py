@@ -153,16 +153,17 @@ class ProjectView:
         found = self._star_lookup(node) if qualified is None else self.lookup(*qualified, text_first=True)
         if found is None or found.kind != "function" or not self._may_call_init(found.path):
             return None
-        remote = self._function_at(found)
+        remote = self._function_at(found, detail=False)
         return remote.function.alias_of if remote is not None else None
 
     def factory(self, node: cst.BaseExpression) -> RemoteFunction | None:
-        """The function of another file ``node`` names, when its file can build a torch layer."""
+        """The function of another file ``node`` names, when its file can build a torch layer (from
+        its outline: what it returns, not its effects)."""
         found = self._resolve(node)
         if found is None or found.kind != "function":
             return None
         text = self.index.text(found.path)
-        return self._function_at(found) if text is not None and _TORCH.search(text) else None
+        return self._function_at(found, detail=False) if text is not None and _TORCH.search(text) else None
 
     def _may_call_init(self, path: Path) -> bool:
         """Any reference to torch.nn.init has the word ``init`` (`__init__` has not); a configured
@@ -180,10 +181,10 @@ class ProjectView:
         function = summary.functions.get(found.name) if summary is not None else None
         return function is not None and function.may_init
 
-    def _function_at(self, found: _Found | None) -> RemoteFunction | None:
+    def _function_at(self, found: _Found | None, detail: bool = True) -> RemoteFunction | None:
         if found is None or found.kind != "function":
             return None
-        summary = self.index.summary(found.path)
+        summary = self.index.summary(found.path, detail)
         function = summary.functions.get(found.name) if summary is not None else None
         return RemoteFunction(found.path, summary, function) if function is not None else None  # type: ignore[arg-type]
 
