@@ -17,7 +17,7 @@ from initlint.finding import Edit, Finding, Fix, Related
 from initlint.noqa import filter_suppressed
 from initlint.rules import BY_CODE, ENGINE_CODES
 from initlint.rules.base import Elsewhere, Report, Rule
-from initlint.rules.triggers import init_named_call
+from initlint.rules.triggers import bare_init_function_call, init_named_call
 from initlint.source import SourceFile
 
 if TYPE_CHECKING:
@@ -32,12 +32,6 @@ _APPLY = re.compile(r"\.apply\s*\(")
 
 def may_enter_project(text: str) -> bool:
     return bool(_APPLY.search(text)) or init_named_call(text, with_argument=True)
-
-
-WRAPPER_TRIGGER = re.compile(
-    r"(?<![.\w])(?:trunc_normal|normal|uniform|xavier_uniform|xavier_normal|kaiming_uniform|kaiming_normal"
-    r"|orthogonal|constant|zeros|ones|eye|dirac|sparse)_\s*\("
-)
 
 
 @dataclass(frozen=True)
@@ -85,7 +79,7 @@ def candidate_rules(text: str, options: LintOptions) -> list[type[Rule]]:
     project = in_project and may_enter_project(text)
     # A call of a project's wrapper named like the nn.init function it passes through to
     # (`trunc_normal_(w, std=.02)` imported from the project's layers/): a derived init alias.
-    alias_in_text = alias_in_text or (in_project and bool(WRAPPER_TRIGGER.search(text)))
+    alias_in_text = alias_in_text or (in_project and bare_init_function_call(text))
     return [
         r
         for r in rules

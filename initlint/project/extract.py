@@ -4,7 +4,6 @@ read in terms of the functions' parameters so that another file can apply them t
 from __future__ import annotations
 
 import builtins
-import re
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
@@ -20,6 +19,7 @@ from initlint.project.summary import (
     Returned,
     location,
 )
+from initlint.project.text_facts import may_initialize
 from initlint.project.wrappers import passthrough_alias
 from initlint.semantic.catalog import LAYERS
 from initlint.semantic.core import dotted, literal_all, target_names
@@ -32,12 +32,6 @@ if TYPE_CHECKING:
     from initlint.semantic.modules import Layer, ModuleClass
 
 _ITERATORS = frozenset({"modules", "named_modules"})
-# A word without which a function's text cannot initialize what it is given: torch.nn.init or a
-# function named for init (not `__init__`), `.apply(`, an in-place init method, a weight or bias.
-_INIT_CODE = re.compile(
-    r"(?<!__)(?:init|Init|INIT)|\.apply\s*\(|(?:normal|uniform|fill|zero|copy|orthogonal)_\s*\(|\.data\b"
-    r"|\.(?:weight|bias)\b|reset_parameters"
-)
 _BUILTINS = frozenset(dir(builtins))
 
 
@@ -141,11 +135,7 @@ class Extractor:
 
     def _may_init(self, function: cst.FunctionDef) -> bool:
         text = self.model.statement_text(function)
-        if text is None:
-            return True
-        return bool(_INIT_CODE.search(text)) or any(
-            alias.rsplit(".", 1)[-1] in text for alias in self.model.init_aliases
-        )
+        return text is None or may_initialize(text, tuple(self.model.init_aliases.items()))
 
     def _returns(self, function: cst.FunctionDef) -> Returned | None:
         """The torch.nn layer every ``return`` of a factory builds (a literal constructor call)."""

@@ -98,7 +98,7 @@ class ProjectIndex:
         self.root = Path(spec.root)
         self._loaded: dict[Path, Loaded] = {}
         self._texts_read: dict[Path, tuple[tuple[int, int] | None, str | None, str]] = {}
-        self._facts: dict[tuple[str, Path], tuple[tuple[int, int] | None, bool]] = {}
+        self._facts: dict[tuple[str, Path], tuple[tuple[int, int] | None, object]] = {}
         self._building: set[Path] = set()
         self.read: dict[str, str] = {}  # path -> content digest of every summary read (dependencies)
         # (module, importer's folder) -> its file; answered from the disk once per process.
@@ -210,9 +210,27 @@ class ProjectIndex:
         self.read[str(path)] = known[2]
         return known[1]
 
-    def remembered(self, key: tuple[str, Path], compute: Callable[[], bool]) -> bool:
+    def functions_in_text(self, path: Path) -> dict[str, str] | None:
+        """The top-level functions a file's text defines, with their text (project.text_facts)."""
+        from initlint.project.text_facts import top_level_functions
+
+        text = self.text(path)
+        if text is None:
+            return None
+        return self.remembered(("functions", path), lambda: top_level_functions(text))  # type: ignore[return-value]
+
+    def classes_in_text(self, path: Path) -> frozenset[str]:
+        """The names of the classes a file's text defines at column 0."""
+        from initlint.project.text_facts import top_level_classes
+
+        text = self.text(path)
+        return frozenset() if text is None else self.remembered(("classes", path), lambda: top_level_classes(text))  # type: ignore[return-value]
+
+    def remembered(self, key: tuple[str, Path], compute: Callable[[], object]) -> object:
         """A fact about a file's text, computed once per version of the file (as ``text``)."""
-        stamp = self._texts_read.get(key[1], (None,))[0]
+        path = Path(os.path.abspath(key[1]))
+        self.text(path)  # read (and recorded as read) if it was not
+        stamp = self._texts_read[path][0]
         known = self._facts.get(key)
         if known is None or known[0] != stamp:
             known = self._facts[key] = (stamp, compute())

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from initlint._lazy import cst
+from initlint.project.text_facts import may_initialize, may_pass_through
 from initlint.semantic.imports import dotted
 from initlint.semantic.schemes import Scheme
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 _MAX_HOPS = 6
 _INIT_WORD = re.compile(r"\binit\b")
 _TORCH = re.compile(r"\btorch\b")
+_RETURN = re.compile(r"\breturn\b")
 _RETURNS_SELF = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "train", "eval", "to_empty"})
 
 
@@ -102,7 +104,7 @@ class _Found:
     """Where a name is defined: found through outlines, read in detail only when asked."""
 
     path: Path
-    kind: str  # "function" | "class"
+    kind: str  # "function" | "class" | "not a function" (a class the text defines: not outlined)
     name: str
 
 
@@ -113,7 +115,7 @@ class ProjectView:
         self._model = weakref.ref(model)
         self.index = index
         self.path = Path(model.source.path).resolve()
-        self._found: dict[tuple[str, Path], _Found | None] = {}
+        self._found: dict[tuple[str, Path, bool], _Found | None] = {}
 
     @property
     def model(self) -> SemanticModel:
@@ -134,9 +136,9 @@ class ProjectView:
             return None
         return (f"{target}.{rest}" if rest else target), self.path
 
-    def _resolve(self, node: cst.BaseExpression) -> _Found | None:
+    def _resolve(self, node: cst.BaseExpression, text_first: bool = False) -> _Found | None:
         found = self.qualified(node)
-        return self._star_lookup(node) if found is None else self.lookup(*found)
+        return self._star_lookup(node) if found is None else self.lookup(*found, text_first=text_first)
 
     def function(self, node: cst.BaseExpression) -> RemoteFunction | None:
         return self._function_at(self._resolve(node))
@@ -149,9 +151,13 @@ class ProjectView:
         (see project.wrappers); its file is read in detail only when its text can call one. Asked
         of every call of an imported function, so a module whose text defines the name is not
         even outlined."""
-        qualified = self.qualified(node)
-        found = self._star_lookup(node) if qualified is None else self.lookup(*qualified, text_first=True)
+        found = self._resolve(node, text_first=True)
         if found is None or found.kind != "function" or not self._may_call_init(found.path):
+            return None
+        own = self._function_text(found)
+        if own is not None and not may_pass_through(
+            own, self.index.text(found.path) or "", self.index.spec.init_aliases
+        ):
             return None
         remote = self._function_at(found, detail=False)
         return remote.function.alias_of if remote is not None else None
@@ -159,11 +165,16 @@ class ProjectView:
     def factory(self, node: cst.BaseExpression) -> RemoteFunction | None:
         """The function of another file ``node`` names, when its file can build a torch layer (from
         its outline: what it returns, not its effects)."""
-        found = self._resolve(node)
+        found = self._resolve(node, text_first=True)
         if found is None or found.kind != "function":
             return None
         text = self.index.text(found.path)
-        return self._function_at(found, detail=False) if text is not None and _TORCH.search(text) else None
+        if text is None or not _TORCH.search(text):
+            return None
+        own = self._function_text(found)
+        if own is not None and not _RETURN.search(own):
+            return None  # returns nothing: not a factory
+        return self._function_at(found, detail=False)
 
     def _may_call_init(self, path: Path) -> bool:
         """Any reference to torch.nn.init has the word ``init`` (`__init__` has not); a configured
@@ -171,11 +182,21 @@ class ProjectView:
         text = self.index.text(path)
         if text is None:
             return False
-        return self.index.remembered(("may call init", path), lambda: _calls_init(text, self.index.spec.init_aliases))
+        return bool(
+            self.index.remembered(("may call init", path), lambda: _calls_init(text, self.index.spec.init_aliases))
+        )
+
+    def _function_text(self, found: _Found) -> str | None:
+        functions = self.index.functions_in_text(found.path)
+        return functions.get(found.name) if functions is not None else None
 
     def _may_init(self, found: _Found | None) -> bool:
-        """``found`` is a function whose outline says it may initialize what it is given."""
+        """``found`` is a function whose text (or else outline) says it may initialize what it is
+        given."""
         if found is None or found.kind != "function":
+            return False
+        own = self._function_text(found)
+        if own is not None and not may_initialize(own, self.index.spec.init_aliases):
             return False
         summary = self.index.summary(found.path, detail=False)
         function = summary.functions.get(found.name) if summary is not None else None
@@ -257,9 +278,10 @@ class ProjectView:
     def lookup(self, qualified: str, importer: Path, hops: int = 0, text_first: bool = False) -> _Found | None:
         """``pkg.mod.name`` (or ``.mod.name``) to the function or class of the project it names,
         through re-exports (``from .impl import name`` in ``__init__.py``) and star imports.
-        ``text_first``: a module whose text has ``def name`` at its top level is taken to define
-        it without being outlined (what the outline would say, short of a `def` in a string)."""
-        key = (qualified, importer)
+        ``text_first``: a module whose text has ``def name`` (``class name``) at its top level is
+        taken to define that function (something other than a function) without being outlined
+        (what the outline would say, short of a `def` in a string)."""
+        key = (qualified, importer, text_first)
         if key not in self._found:
             self._found[key] = self._lookup(qualified, importer, hops, text_first)
         return self._found[key]
@@ -281,9 +303,11 @@ class ProjectView:
         if path is None:
             return None
         if text_first:
-            text = self.index.text(path)
-            if text is not None and re.search(rf"^(?:async[ \t]+)?def[ \t]+{re.escape(name)}\b", text, re.MULTILINE):
+            functions = self.index.functions_in_text(path)
+            if functions is not None and name in functions:
                 return _Found(path, "function", name)
+            if name in self.index.classes_in_text(path):
+                return _Found(path, "not a function", name)
         summary = self.index.summary(path, detail=False)
         if summary is None:
             return None
@@ -424,7 +448,7 @@ class ProjectView:
         each module arrives as; the callee's file is read in detail only when a module goes in."""
         func = call.func
         if _is_apply(call):
-            found = self._resolve(call.args[0].value)
+            found = self._resolve(call.args[0].value, text_first=True)
             if not self._may_init(found) or not values_of(func.value):  # type: ignore[attr-defined]
                 return
             remote = self._function_at(found)
@@ -435,7 +459,7 @@ class ProjectView:
             return
         if isinstance(func, cst.Attribute) and not isinstance(func.value, (cst.Name, cst.Attribute)):
             return
-        found = self._resolve(func)
+        found = self._resolve(func, text_first=True)
         if not self._may_init(found) or not any(values_of(a.value) for a in call.args if not a.star):
             return
         remote = self._function_at(found)

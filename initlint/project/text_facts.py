@@ -1,0 +1,56 @@
+"""Facts read off a file's text before it is parsed: which functions it defines at its top level,
+and whether a function's own text can hold init code at all. They decide only whether a file is
+worth parsing for a question (as the rules' triggers do): a "no" is never a finding, and a "maybe"
+is settled by the summary."""
+
+from __future__ import annotations
+
+import re
+
+_TOP_LEVEL_DEF = re.compile(r"^(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
+# Where a top-level function's text surely ends: the next top-level definition or decorator.
+_NEXT_TOP_LEVEL = re.compile(r"^(?:@|def[ \t]|async[ \t]+def[ \t]|class[ \t])", re.MULTILINE)
+# Without one of these, a function's text cannot initialize what it is given: torch.nn.init or a
+# function named for init (not `__init__`), `.apply(`, an in-place init method, a weight or bias.
+INIT_CODE = re.compile(
+    r"(?<!__)(?:init|Init|INIT)|\.apply\s*\(|(?:normal|uniform|fill|zero|copy|orthogonal)_\s*\(|\.data\b"
+    r"|\.(?:weight|bias)\b|reset_parameters"
+)
+# A pass-through of an nn.init function calls it: through a name with `init` in its path, or one
+# ending in `_` (`trunc_normal_(`), or a name imported from torch.nn.init (`as tn`, `normal`).
+_INIT_WORD = re.compile(r"\binit\b")
+_UNDERSCORE_CALL = re.compile(r"\w_\s*\(")
+_FROM_INIT_MODULE = re.compile(r"\bfrom\s+torch\s*\.\s*nn\s*\.\s*init\s+import\s*(\([^)]*\)|[^\n]*)")
+_WORD = re.compile(r"\w+")
+
+
+def top_level_functions(text: str) -> dict[str, str]:
+    """Each function defined at column 0 and the text from its ``def`` to the next top-level
+    definition (or the end): a superset of its body, short of a ``def`` at column 0 in a string."""
+    starts = [(match.group(1), match.start()) for match in _TOP_LEVEL_DEF.finditer(text)]
+    out: dict[str, str] = {}
+    for name, start in starts:
+        end = _NEXT_TOP_LEVEL.search(text, text.index("\n", start) + 1 if "\n" in text[start:] else len(text))
+        out[name] = text[start : end.start() if end else len(text)]
+    return out
+
+
+_TOP_LEVEL_CLASS = re.compile(r"^class[ \t]+(\w+)", re.MULTILINE)
+
+
+def top_level_classes(text: str) -> frozenset[str]:
+    return frozenset(_TOP_LEVEL_CLASS.findall(text))
+
+
+def may_initialize(function_text: str, aliases: tuple[tuple[str, str], ...]) -> bool:
+    return bool(INIT_CODE.search(function_text)) or any(a.rsplit(".", 1)[-1] in function_text for a, _ in aliases)
+
+
+def may_pass_through(function_text: str, file_text: str, aliases: tuple[tuple[str, str], ...]) -> bool:
+    """The function's text may call an nn.init function (see project.wrappers)."""
+    if _INIT_WORD.search(function_text) or _UNDERSCORE_CALL.search(function_text):
+        return True
+    if any(a.rsplit(".", 1)[-1] in function_text for a, _ in aliases):
+        return True
+    imported = {word for match in _FROM_INIT_MODULE.finditer(file_text) for word in _WORD.findall(match.group(1))}
+    return any(re.search(rf"\b{re.escape(word)}\s*\(", function_text) for word in imported - {"import", "as"})
