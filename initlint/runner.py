@@ -13,12 +13,15 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from initlint.cache import Cache, content_digest
 from initlint.engine import LintOptions, engine_finding, fix_source, lint_source
 from initlint.finding import Finding
 from initlint.source import SourceFile, UnreadableSource
+
+if TYPE_CHECKING:
+    from initlint.project.index import ProjectSpec
 
 Mode = Literal["check", "fix", "diff"]
 # Below this many files to lint, starting worker processes costs more than it saves.
@@ -312,7 +315,7 @@ def run(
     named); ``roots``: the resolved checked paths, outside which no fix is written."""
     result = RunResult(files=len(paths))
     pending: list[Job] = []
-    current = _Digests()
+    current = _Digests(options.project)
     for path in paths:
         job = Job(path, mode, unsafe, path in special, roots)
         if cache is not None and mode == "check" and not is_notebook(path):
@@ -374,18 +377,26 @@ def cache_digest(data: bytes, path: str, project: bool) -> str:
 
 
 class _Digests:
-    """Content digests of the files a cached result read, computed once per run."""
+    """Whether what a cached result read of other files reads the same now, asked once per run:
+    their text facts or summaries, computed anew (project.index.dependency_holds)."""
 
-    def __init__(self) -> None:
-        self._known: dict[str, str | None] = {}
+    def __init__(self, project: ProjectSpec | None) -> None:
+        self.project = project
+        self._known: dict[tuple[str, str], bool] = {}
 
-    def matches(self, path: str, digest: str) -> bool:
-        if path not in self._known:
-            try:
-                self._known[path] = content_digest(read_regular(path))
-            except OSError:
-                self._known[path] = None
-        return self._known[path] == digest
+    def matches(self, key: str, digest: str) -> bool:
+        if (key, digest) not in self._known:
+            if self.project is None:
+                holds = False
+            else:
+                from initlint.project.index import dependency_holds
+
+                try:
+                    holds = dependency_holds(self.project, key, digest)
+                except Exception:  # a neighbour that cannot be read again: check this file again
+                    holds = False
+            self._known[(key, digest)] = holds
+        return self._known[(key, digest)]
 
 
 def _size(path: str) -> int:

@@ -184,15 +184,69 @@ def test_an_outline_answers_names_aliases_and_factories_but_not_effects(tmp_path
 
 
 def test_a_text_fact_is_recorded_as_a_dependency(tmp_path: Path) -> None:
-    """A verdict that read another file's text (not its summary) is re-checked when it changes."""
+    """A check that read another file's text facts depends on them, not on its bytes."""
     path = tmp_path / "utils.py"
     path.write_text(UTILS)
-    project = ProjectIndex(ProjectSpec(str(tmp_path)))
-    assert "lecun" in (project.functions_in_text(path) or {})
-    first = project.read[str(path)]
-    path.write_text(UTILS + "\n\ndef init_more(m):\n    pass\n")
-    assert "init_more" in (project.functions_in_text(path) or {})
-    assert project.read[str(path)] != first
+    spec = ProjectSpec(str(tmp_path))
+    project = ProjectIndex(spec)
+    facts = project.text_facts(path)
+    assert facts is not None and "lecun" in facts.may_pass_through and "rotate_half" not in facts.may_initialize
+    key = index.dependency_key(path, "text")
+    recorded = project.read[key]
+    index._OPEN.clear()
+    path.write_text(UTILS + "\n# a comment\n")  # the bytes change, the facts do not
+    assert index.dependency_holds(spec, key, recorded)
+    index._OPEN.clear()
+    path.write_text(UTILS + "\n\ndef init_more(m):\n    nn.init.zeros_(m.bias)\n")
+    assert not index.dependency_holds(spec, key, recorded)
+
+
+def test_an_edit_that_leaves_the_summaries_as_they_were_rechecks_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from initlint import runner
+    from initlint.cli import main
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (tmp_path / "inits.py").write_text(
+        "import torch.nn as nn\n\n\ndef weights_init(m):\n    if isinstance(m, nn.Linear):\n"
+        "        nn.init.xavier_normal_(m.weight)\n"
+    )
+    (tmp_path / "net.py").write_text(
+        "import torch.nn as nn\nimport torch.nn.functional as F\nfrom inits import weights_init\n\n\n"
+        "class MLP(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc1 = nn.Linear(64, 64)\n        self.fc2 = nn.Linear(64, 64)\n"
+        "        self.fc3 = nn.Linear(64, 10)\n        self.apply(weights_init)\n\n"
+        "    def forward(self, x):\n        x = F.relu(self.fc1(x))\n        x = F.relu(self.fc2(x))\n"
+        "        return self.fc3(x)\n"
+    )
+    checked: list[str] = []
+    original = runner.lint_source
+
+    def spy(source, options, deps=None):  # type: ignore[no-untyped-def]
+        checked.append(Path(source.path).name)
+        return original(source, options, deps)
+
+    monkeypatch.setattr(runner, "lint_source", spy)
+    monkeypatch.chdir(tmp_path)
+
+    def run() -> str:
+        index._OPEN.clear()
+        return CliRunner().invoke(main, ["check", "-j", "1", "--cache-dir", str(tmp_path / ".c"), "."]).output
+
+    assert "net.py:12:9: IL201" in run()
+    assert sorted(checked) == ["inits.py", "net.py"]
+    checked.clear()
+    with (tmp_path / "inits.py").open("a") as handle:
+        handle.write("# a comment at the end\n")
+    assert "net.py:12:9: IL201" in run()
+    assert checked == ["inits.py"]  # net.py read nothing that changed
+    checked.clear()
+    (tmp_path / "inits.py").write_text((tmp_path / "inits.py").read_text().replace("xavier_normal_", "kaiming_normal_"))
+    assert "IL201" not in run()
+    assert sorted(checked) == ["inits.py", "net.py"]
 
 
 # -- memory: a checked file's model is freed once its findings are out -----------------------------------

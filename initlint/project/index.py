@@ -14,11 +14,14 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from initlint.project.summary import FileSummary
+
+if TYPE_CHECKING:
+    from initlint.project.text_facts import TextFacts
 
 _MAX_FILE_BYTES = 2_000_000  # a generated file that large holds no init code worth following
 WHOLE_PROJECT = "<the whole project>"
@@ -98,7 +101,7 @@ class ProjectIndex:
         self.root = Path(spec.root)
         self._loaded: dict[Path, Loaded] = {}
         self._texts_read: dict[Path, tuple[tuple[int, int] | None, str | None, str]] = {}
-        self._facts: dict[tuple[str, Path], tuple[tuple[int, int] | None, object]] = {}
+        self._facts: dict[Path, tuple[tuple[int, int] | None, TextFacts]] = {}
         self._building: set[Path] = set()
         self.read: dict[str, str] = {}  # path -> content digest of every summary read (dependencies)
         # (module, importer's folder) -> its file; answered from the disk once per process.
@@ -186,12 +189,23 @@ class ProjectIndex:
             finally:
                 self._building.discard(path)
             self._loaded[path] = loaded
-        self.read[str(path)] = loaded.digest
+        level = "detail" if loaded.detail else "outline"
+        self.read[dependency_key(path, level)] = summary_digest(loaded.summary, loaded.digest)
         return loaded.summary
 
+    def summary_as_is(self, path: Path, detail: bool) -> tuple[FileSummary | None, str]:
+        """The summary of exactly that level (an outline is not answered by a detailed one) of the
+        file as it is now, and the digest of its bytes; from the disk cache when it is there."""
+        path = Path(os.path.abspath(path))
+        loaded = self._loaded.get(path)
+        if loaded is not None and loaded.stamp == _stamp(path) and loaded.detail == detail:
+            return loaded.summary, loaded.digest
+        loaded = self._load(path, detail, exact=True)
+        return loaded.summary, loaded.digest
+
     def text(self, path: Path) -> str | None:
-        """The text of a project file (decoded leniently), read once per change of the file; a
-        verdict that read it depends on it as on its summary."""
+        """The text of a project file (decoded leniently), read once per change of the file. What a
+        check reads of it goes through ``text_facts``, which records the dependency."""
         from initlint.cache import content_digest
         from initlint.runner import read_regular
 
@@ -207,36 +221,26 @@ class ProjectIndex:
             except OSError:
                 known = (stamp, None, "unreadable")
             self._texts_read[path] = known
-        self.read[str(path)] = known[2]
         return known[1]
 
-    def functions_in_text(self, path: Path) -> dict[str, str] | None:
-        """The top-level functions a file's text defines, with their text (project.text_facts)."""
-        from initlint.project.text_facts import top_level_functions
+    def text_facts(self, path: Path) -> TextFacts | None:
+        """The facts of a file's text other files' checks read (project.text_facts), computed once
+        per version of the file; the reading check depends on their digest."""
+        from initlint.project.text_facts import TextFacts
 
+        path = Path(os.path.abspath(path))
         text = self.text(path)
         if text is None:
+            self.read[dependency_key(path, "text")] = "unreadable"
             return None
-        return self.remembered(("functions", path), lambda: top_level_functions(text))  # type: ignore[return-value]
-
-    def classes_in_text(self, path: Path) -> frozenset[str]:
-        """The names of the classes a file's text defines at column 0."""
-        from initlint.project.text_facts import top_level_classes
-
-        text = self.text(path)
-        return frozenset() if text is None else self.remembered(("classes", path), lambda: top_level_classes(text))  # type: ignore[return-value]
-
-    def remembered(self, key: tuple[str, Path], compute: Callable[[], object]) -> object:
-        """A fact about a file's text, computed once per version of the file (as ``text``)."""
-        path = Path(os.path.abspath(key[1]))
-        self.text(path)  # read (and recorded as read) if it was not
         stamp = self._texts_read[path][0]
-        known = self._facts.get(key)
+        known = self._facts.get(path)
         if known is None or known[0] != stamp:
-            known = self._facts[key] = (stamp, compute())
+            known = self._facts[path] = (stamp, TextFacts(text, self.spec.init_aliases))
+        self.read[dependency_key(path, "text")] = known[1].digest
         return known[1]
 
-    def _load(self, path: Path, detail: bool) -> Loaded:
+    def _load(self, path: Path, detail: bool, exact: bool = False) -> Loaded:
         from initlint.cache import content_digest
         from initlint.runner import read_regular
 
@@ -248,8 +252,8 @@ class ProjectIndex:
         except OSError:
             return Loaded(path, "unreadable", None, stamp)
         digest = content_digest(data)
-        # A detailed summary answers an outline's questions too.
-        for level in (True,) if detail else (False, True):
+        # A detailed summary answers an outline's questions too (unless that exact level is asked).
+        for level in (detail,) if detail or exact else (False, True):
             cached = self._cached(digest, level)
             if cached is not None:
                 return Loaded(path, digest, cached, stamp, level)
@@ -349,6 +353,37 @@ class ProjectIndex:
             _atomic_write(target, json.dumps(summary.to_json(), separators=(",", ":")).encode())
         except OSError:
             pass  # a cache that cannot be written only costs time
+
+
+def dependency_key(path: Path, level: str) -> str:
+    """How a check records what it read of another file: its path and what was read of it (the
+    text facts, its outline or its detailed summary)."""
+    return f"{path}\0{level}"
+
+
+def summary_digest(summary: FileSummary | None, file_digest: str) -> str:
+    """The digest of what a summary says (not of the file's bytes): an edit that leaves the summary
+    as it was re-checks nothing that read it."""
+    if summary is None:
+        return f"none:{file_digest}"
+    from initlint.cache import content_digest
+
+    return content_digest(json.dumps(summary.to_json(), sort_keys=True, separators=(",", ":")).encode())
+
+
+def dependency_holds(spec: ProjectSpec, key: str, digest: str) -> bool:
+    """Whether what a check read of another file (``key`` from ``dependency_key``) still reads the
+    same: the text facts or summary are computed anew from the file as it is now."""
+    path_text, _, level = key.partition("\0")
+    if not level:
+        return False  # the whole project, or a key of another version: check again
+    project = open_index(spec)
+    path = Path(path_text)
+    if level == "text":
+        facts = project.text_facts(path)
+        return (facts.digest if facts is not None else "unreadable") == digest
+    summary, file_digest = project.summary_as_is(path, detail=level == "detail")
+    return summary_digest(summary, file_digest) == digest
 
 
 _OPEN: dict[ProjectSpec, ProjectIndex] = {}

@@ -54,3 +54,33 @@ def may_pass_through(function_text: str, file_text: str, aliases: tuple[tuple[st
         return True
     imported = {word for match in _FROM_INIT_MODULE.finditer(file_text) for word in _WORD.findall(match.group(1))}
     return any(re.search(rf"\b{re.escape(word)}\s*\(", function_text) for word in imported - {"import", "as"})
+
+
+_TORCH = re.compile(r"\btorch\b")
+_RETURN = re.compile(r"\breturn\b")
+
+
+class TextFacts:
+    """Every fact of one file's text that a check of another file may read. A check depends on
+    their digest, not on the file's bytes: an edit that changes none of them (a comment, a new
+    unrelated line) re-checks nothing else."""
+
+    def __init__(self, text: str, aliases: tuple[tuple[str, str], ...]) -> None:
+        functions = top_level_functions(text)
+        self.function_names = frozenset(functions)
+        self.classes = top_level_classes(text)
+        self.calls_init = bool(_INIT_WORD.search(text)) or any(a.rsplit(".", 1)[-1] in text for a, _ in aliases)
+        self.mentions_torch = bool(_TORCH.search(text))
+        self.may_initialize = frozenset(n for n, own in functions.items() if may_initialize(own, aliases))
+        self.may_pass_through = frozenset(n for n, own in functions.items() if may_pass_through(own, text, aliases))
+        self.returns = frozenset(n for n, own in functions.items() if _RETURN.search(own))
+
+    @property
+    def digest(self) -> str:
+        import hashlib
+
+        parts = [
+            sorted(self.function_names), sorted(self.classes), self.calls_init, self.mentions_torch,
+            sorted(self.may_initialize), sorted(self.may_pass_through), sorted(self.returns),
+        ]  # fmt: skip
+        return hashlib.sha1(repr(parts).encode()).hexdigest()[:20]

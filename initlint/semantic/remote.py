@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from initlint._lazy import cst
-from initlint.project.text_facts import may_initialize, may_pass_through
 from initlint.semantic.imports import dotted
 from initlint.semantic.schemes import Scheme
 
@@ -152,12 +151,12 @@ class ProjectView:
         of every call of an imported function, so a module whose text defines the name is not
         even outlined."""
         found = self._resolve(node, text_first=True)
-        if found is None or found.kind != "function" or not self._may_call_init(found.path):
+        if found is None or found.kind != "function":
             return None
-        own = self._function_text(found)
-        if own is not None and not may_pass_through(
-            own, self.index.text(found.path) or "", self.index.spec.init_aliases
-        ):
+        facts = self.index.text_facts(found.path)
+        if facts is None or not facts.calls_init:
+            return None
+        if found.name in facts.function_names and found.name not in facts.may_pass_through:
             return None
         remote = self._function_at(found, detail=False)
         return remote.function.alias_of if remote is not None else None
@@ -168,35 +167,20 @@ class ProjectView:
         found = self._resolve(node, text_first=True)
         if found is None or found.kind != "function":
             return None
-        text = self.index.text(found.path)
-        if text is None or not _TORCH.search(text):
+        facts = self.index.text_facts(found.path)
+        if facts is None or not facts.mentions_torch:
             return None
-        own = self._function_text(found)
-        if own is not None and not _RETURN.search(own):
+        if found.name in facts.function_names and found.name not in facts.returns:
             return None  # returns nothing: not a factory
         return self._function_at(found, detail=False)
-
-    def _may_call_init(self, path: Path) -> bool:
-        """Any reference to torch.nn.init has the word ``init`` (`__init__` has not); a configured
-        alias has its own last name."""
-        text = self.index.text(path)
-        if text is None:
-            return False
-        return bool(
-            self.index.remembered(("may call init", path), lambda: _calls_init(text, self.index.spec.init_aliases))
-        )
-
-    def _function_text(self, found: _Found) -> str | None:
-        functions = self.index.functions_in_text(found.path)
-        return functions.get(found.name) if functions is not None else None
 
     def _may_init(self, found: _Found | None) -> bool:
         """``found`` is a function whose text (or else outline) says it may initialize what it is
         given."""
         if found is None or found.kind != "function":
             return False
-        own = self._function_text(found)
-        if own is not None and not may_initialize(own, self.index.spec.init_aliases):
+        facts = self.index.text_facts(found.path)
+        if facts is not None and found.name in facts.function_names and found.name not in facts.may_initialize:
             return False
         summary = self.index.summary(found.path, detail=False)
         function = summary.functions.get(found.name) if summary is not None else None
@@ -303,10 +287,10 @@ class ProjectView:
         if path is None:
             return None
         if text_first:
-            functions = self.index.functions_in_text(path)
-            if functions is not None and name in functions:
+            facts = self.index.text_facts(path)
+            if facts is not None and name in facts.function_names:
                 return _Found(path, "function", name)
-            if name in self.index.classes_in_text(path):
+            if facts is not None and name in facts.classes:
                 return _Found(path, "not a function", name)
         summary = self.index.summary(path, detail=False)
         if summary is None:
@@ -560,10 +544,6 @@ class ProjectView:
                     return None
                 out.append((call, layers))
         return out
-
-
-def _calls_init(text: str, aliases: tuple[tuple[str, str], ...]) -> bool:
-    return bool(_INIT_WORD.search(text)) or any(alias.rsplit(".", 1)[-1] in text for alias, _ in aliases)
 
 
 def _meet(outer: tuple[str, ...] | None, inner: tuple[str, ...] | None) -> tuple[str, ...] | None:
