@@ -193,6 +193,7 @@ def test_a_text_fact_is_recorded_as_a_dependency(tmp_path: Path) -> None:
     assert facts is not None and "lecun" in facts.may_pass_through and "rotate_half" not in facts.may_initialize
     key = index.dependency_key(path, "text")
     recorded = project.read[key]
+    assert index.dependency_holds(spec, key, recorded)  # unchanged bytes
     index._OPEN.clear()
     path.write_text(UTILS + "\n# a comment\n")  # the bytes change, the facts do not
     assert index.dependency_holds(spec, key, recorded)

@@ -190,7 +190,7 @@ class ProjectIndex:
                 self._building.discard(path)
             self._loaded[path] = loaded
         level = "detail" if loaded.detail else "outline"
-        self.read[dependency_key(path, level)] = summary_digest(loaded.summary, loaded.digest)
+        self.read[dependency_key(path, level)] = f"{loaded.digest}:{summary_digest(loaded.summary, loaded.digest)}"
         return loaded.summary
 
     def summary_as_is(self, path: Path, detail: bool) -> tuple[FileSummary | None, str]:
@@ -237,7 +237,7 @@ class ProjectIndex:
         known = self._facts.get(path)
         if known is None or known[0] != stamp:
             known = self._facts[path] = (stamp, TextFacts(text, self.spec.init_aliases))
-        self.read[dependency_key(path, "text")] = known[1].digest
+        self.read[dependency_key(path, "text")] = f"{self._texts_read[path][2]}:{known[1].digest}"
         return known[1]
 
     def _load(self, path: Path, detail: bool, exact: bool = False) -> Loaded:
@@ -375,15 +375,24 @@ def dependency_holds(spec: ProjectSpec, key: str, digest: str) -> bool:
     """Whether what a check read of another file (``key`` from ``dependency_key``) still reads the
     same: the text facts or summary are computed anew from the file as it is now."""
     path_text, _, level = key.partition("\0")
-    if not level:
+    file_digest, _, derived = digest.partition(":")
+    if not level or not derived:
         return False  # the whole project, or a key of another version: check again
-    project = open_index(spec)
+    from initlint.cache import content_digest
+    from initlint.runner import read_regular
+
     path = Path(path_text)
+    try:
+        if content_digest(read_regular(path)) == file_digest:
+            return True  # the same bytes: the same facts and summaries
+    except OSError:
+        return False
+    project = open_index(spec)
     if level == "text":
         facts = project.text_facts(path)
-        return (facts.digest if facts is not None else "unreadable") == digest
-    summary, file_digest = project.summary_as_is(path, detail=level == "detail")
-    return summary_digest(summary, file_digest) == digest
+        return facts is not None and facts.digest == derived
+    summary, now = project.summary_as_is(path, detail=level == "detail")
+    return summary_digest(summary, now) == derived
 
 
 _OPEN: dict[ProjectSpec, ProjectIndex] = {}
