@@ -264,16 +264,21 @@ def _check(
 def _run_per_settings(files, display, special, resolver, mode, no_cache, cache_dir, jobs, targets, cwd, verbose):  # type: ignore[no-untyped-def]
     """Run the files of each configuration with that configuration's rules, aliases, cache key
     and per-file ignores (the order of the paths given cannot change a file's findings)."""
+    import contextlib
     import tempfile
 
     # Without the cache, the workers of this run still share the summaries they build, in a folder
     # of this run's own (gone when it ends).
-    scratch = tempfile.TemporaryDirectory(prefix="initlint-summaries-") if no_cache else None
+    scratch = (
+        tempfile.TemporaryDirectory(prefix="initlint-summaries-", ignore_cleanup_errors=True) if no_cache else None
+    )
     try:
         return _run_groups(files, display, special, resolver, mode, scratch, cache_dir, jobs, targets, cwd, verbose)
     finally:
         if scratch is not None:
-            scratch.cleanup()
+            # A scratch folder left behind costs disk space, not the run's result.
+            with contextlib.suppress(Exception):
+                scratch.cleanup()
 
 
 def _run_groups(files, display, special, resolver, mode, scratch, cache_dir, jobs, targets, cwd, verbose):  # type: ignore[no-untyped-def]
