@@ -46,14 +46,24 @@ def may_initialize(function_text: str, aliases: tuple[tuple[str, str], ...]) -> 
     return bool(INIT_CODE.search(function_text)) or any(a.rsplit(".", 1)[-1] in function_text for a, _ in aliases)
 
 
-def may_pass_through(function_text: str, file_text: str, aliases: tuple[tuple[str, str], ...]) -> bool:
+def names_from_init_module(file_text: str) -> frozenset[str]:
+    """The names ``from torch.nn.init import ...`` binds in a file (with ``as`` names)."""
+    if "torch" not in file_text:
+        return frozenset()
+    words = {word for match in _FROM_INIT_MODULE.finditer(file_text) for word in _WORD.findall(match.group(1))}
+    return frozenset(words - {"import", "as"})
+
+
+def may_pass_through(
+    function_text: str, file_text: str, aliases: tuple[tuple[str, str], ...], imported: frozenset[str] | None = None
+) -> bool:
     """The function's text may call an nn.init function (see project.wrappers)."""
     if _INIT_WORD.search(function_text) or _UNDERSCORE_CALL.search(function_text):
         return True
     if any(a.rsplit(".", 1)[-1] in function_text for a, _ in aliases):
         return True
-    imported = {word for match in _FROM_INIT_MODULE.finditer(file_text) for word in _WORD.findall(match.group(1))}
-    return any(re.search(rf"\b{re.escape(word)}\s*\(", function_text) for word in imported - {"import", "as"})
+    imported = names_from_init_module(file_text) if imported is None else imported
+    return any(re.search(rf"\b{re.escape(word)}\s*\(", function_text) for word in imported)
 
 
 _TORCH = re.compile(r"\btorch\b")
@@ -72,7 +82,11 @@ class TextFacts:
         self.calls_init = bool(_INIT_WORD.search(text)) or any(a.rsplit(".", 1)[-1] in text for a, _ in aliases)
         self.mentions_torch = bool(_TORCH.search(text))
         self.may_initialize = frozenset(n for n, own in functions.items() if may_initialize(own, aliases))
-        self.may_pass_through = frozenset(n for n, own in functions.items() if may_pass_through(own, text, aliases))
+        imported = names_from_init_module(text)
+        # Only a file that can call nn.init can hold a pass-through of it.
+        self.may_pass_through = frozenset(
+            n for n, own in functions.items() if self.calls_init and may_pass_through(own, text, aliases, imported)
+        )
         self.returns = frozenset(n for n, own in functions.items() if _RETURN.search(own))
 
     @property
