@@ -202,6 +202,29 @@ def test_a_text_fact_is_recorded_as_a_dependency(tmp_path: Path) -> None:
     assert not index.dependency_holds(spec, key, recorded)
 
 
+# -- a two-file project: an MLP in net.py, the Xavier init it applies in inits.py (IL201 at net.py:12) --------
+INITS = (
+    "import torch.nn as nn\n\n\ndef weights_init(m):\n    if isinstance(m, nn.Linear):\n"
+    "        nn.init.xavier_normal_(m.weight)\n"
+)
+NET = (
+    "import torch.nn as nn\nimport torch.nn.functional as F\nfrom inits import weights_init\n\n\n"
+    "class MLP(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+    "        self.fc1 = nn.Linear(64, 64)\n        self.fc2 = nn.Linear(64, 64)\n"
+    "        self.fc3 = nn.Linear(64, 10)\n        self.apply(weights_init)\n\n"
+    "    def forward(self, x):\n        x = F.relu(self.fc1(x))\n        x = F.relu(self.fc2(x))\n"
+    "        return self.fc3(x)\n"
+)
+
+
+def _write_project(root: Path) -> Path:
+    """inits.py and net.py under ``root``; the path of net.py."""
+    (root / "inits.py").write_text(INITS)
+    net = root / "net.py"
+    net.write_text(NET)
+    return net
+
+
 def test_an_edit_that_leaves_the_summaries_as_they_were_rechecks_nothing_else(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -211,18 +234,7 @@ def test_an_edit_that_leaves_the_summaries_as_they_were_rechecks_nothing_else(
     from initlint.cli import main
 
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
-    (tmp_path / "inits.py").write_text(
-        "import torch.nn as nn\n\n\ndef weights_init(m):\n    if isinstance(m, nn.Linear):\n"
-        "        nn.init.xavier_normal_(m.weight)\n"
-    )
-    (tmp_path / "net.py").write_text(
-        "import torch.nn as nn\nimport torch.nn.functional as F\nfrom inits import weights_init\n\n\n"
-        "class MLP(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc1 = nn.Linear(64, 64)\n        self.fc2 = nn.Linear(64, 64)\n"
-        "        self.fc3 = nn.Linear(64, 10)\n        self.apply(weights_init)\n\n"
-        "    def forward(self, x):\n        x = F.relu(self.fc1(x))\n        x = F.relu(self.fc2(x))\n"
-        "        return self.fc3(x)\n"
-    )
+    _write_project(tmp_path)
     checked: list[str] = []
     original = runner.lint_source
 
@@ -252,19 +264,7 @@ def test_an_edit_that_leaves_the_summaries_as_they_were_rechecks_nothing_else(
 
 # -- memory: a checked file's model is freed once its findings are out -----------------------------------
 def test_models_are_freed_after_each_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "inits.py").write_text(
-        "import torch.nn as nn\n\n\ndef weights_init(m):\n    if isinstance(m, nn.Linear):\n"
-        "        nn.init.xavier_normal_(m.weight)\n"
-    )
-    net = tmp_path / "net.py"
-    net.write_text(
-        "import torch.nn as nn\nimport torch.nn.functional as F\nfrom inits import weights_init\n\n\n"
-        "class MLP(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc1 = nn.Linear(64, 64)\n        self.fc2 = nn.Linear(64, 64)\n"
-        "        self.fc3 = nn.Linear(64, 10)\n        self.apply(weights_init)\n\n"
-        "    def forward(self, x):\n        x = F.relu(self.fc1(x))\n        x = F.relu(self.fc2(x))\n"
-        "        return self.fc3(x)\n"
-    )
+    net = _write_project(tmp_path)
     built: list[weakref.ref[SemanticModel]] = []
     original = SemanticModel.__init__
 

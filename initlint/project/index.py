@@ -15,6 +15,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -86,6 +87,11 @@ class Loaded:
     stamp: tuple[int, int] | None = None  # (mtime_ns, size) when it was read
     detail: bool = True  # False: an outline (names, imports, classes' bases), see FileSummary.detail
 
+    @cached_property
+    def dependency(self) -> str:
+        """What a check that read this summary records: the file's bytes, then what it says."""
+        return f"{self.digest}:{summary_digest(self.summary, self.digest)}"
+
 
 def _stamp(path: Path) -> tuple[int, int] | None:
     try:
@@ -103,7 +109,8 @@ class ProjectIndex:
         self._texts_read: dict[Path, tuple[tuple[int, int] | None, str | None, str]] = {}
         self._facts: dict[Path, tuple[tuple[int, int] | None, TextFacts]] = {}
         self._building: set[Path] = set()
-        self.read: dict[str, str] = {}  # path -> content digest of every summary read (dependencies)
+        # What the current check read of other files (its dependencies): dependency_key -> digest.
+        self.read: dict[str, str] = {}
         # (module, importer's folder) -> its file; answered from the disk once per process.
         self._modules: dict[tuple[str, Path | None], Path | None] = {}
         self._all_texts: dict[Path, tuple[tuple[int, int] | None, str]] | None = None
@@ -189,8 +196,7 @@ class ProjectIndex:
             finally:
                 self._building.discard(path)
             self._loaded[path] = loaded
-        level = "detail" if loaded.detail else "outline"
-        self.read[dependency_key(path, level)] = f"{loaded.digest}:{summary_digest(loaded.summary, loaded.digest)}"
+        self.read[dependency_key(path, "detail" if loaded.detail else "outline")] = loaded.dependency
         return loaded.summary
 
     def summary_as_is(self, path: Path, detail: bool) -> tuple[FileSummary | None, str]:

@@ -5,6 +5,7 @@ is settled by the summary."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 _TOP_LEVEL_DEF = re.compile(r"^(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
@@ -30,7 +31,8 @@ def top_level_functions(text: str) -> dict[str, str]:
     starts = [(match.group(1), match.start()) for match in _TOP_LEVEL_DEF.finditer(text)]
     out: dict[str, str] = {}
     for name, start in starts:
-        end = _NEXT_TOP_LEVEL.search(text, text.index("\n", start) + 1 if "\n" in text[start:] else len(text))
+        line_end = text.find("\n", start)
+        end = _NEXT_TOP_LEVEL.search(text, line_end + 1 if line_end != -1 else len(text))
         out[name] = text[start : end.start() if end else len(text)]
     return out
 
@@ -88,13 +90,13 @@ class TextFacts:
             n for n, own in functions.items() if self.calls_init and may_pass_through(own, text, aliases, imported)
         )
         self.returns = frozenset(n for n, own in functions.items() if _RETURN.search(own))
-
-    @property
-    def digest(self) -> str:
-        import hashlib
-
         parts = [
             sorted(self.function_names), sorted(self.classes), self.calls_init, self.mentions_torch,
             sorted(self.may_initialize), sorted(self.may_pass_through), sorted(self.returns),
         ]  # fmt: skip
-        return hashlib.sha1(repr(parts).encode()).hexdigest()[:20]
+        self.digest = hashlib.sha1(repr(parts).encode()).hexdigest()[:20]
+
+    def rules_out(self, name: str, candidates: frozenset[str]) -> bool:
+        """``name`` is a function this text defines and not one of ``candidates`` (the functions a
+        fact allows): the question about it is answered "no" without parsing."""
+        return name in self.function_names and name not in candidates

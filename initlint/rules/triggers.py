@@ -225,12 +225,9 @@ _NAME_CHAR = re.compile(r"[.\w]")
 
 def bare_init_function_call(text: str) -> bool:
     """A call of a bare name that is an nn.init function's (``trunc_normal_(``), not an attribute."""
-    for literal in _INIT_FUNCTION_NAMES:
-        position = text.find(literal)
-        while position != -1:
-            end = position + len(literal)
-            before = text[position - 1] if position else " "
-            if not _NAME_CHAR.match(before) and _CALL_OPEN.match(text, end):
-                return True
-            position = text.find(literal, position + 1)
+    for position in _literal_positions(text, _INIT_FUNCTION_NAMES):
+        before = text[position - 1] if position else " "
+        end = _WORD_AFTER.match(text, position).end()  # type: ignore[union-attr]
+        if not _NAME_CHAR.match(before) and text[position:end] in _INIT_FUNCTION_NAMES and _CALL_OPEN.match(text, end):
+            return True
     return False

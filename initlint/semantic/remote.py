@@ -9,7 +9,6 @@ dynamic module, a chain deeper than a few hops, all give nothing.
 
 from __future__ import annotations
 
-import re
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,14 +22,12 @@ from initlint.semantic.schemes import Scheme
 if TYPE_CHECKING:
     from initlint.project.index import ProjectIndex
     from initlint.project.summary import ClassSummary, FileSummary, FunctionSummary, LayerSummary, Location
+    from initlint.project.text_facts import TextFacts
     from initlint.semantic.inits import InitSite
     from initlint.semantic.model import SemanticModel
     from initlint.semantic.modules import Layer
 
 _MAX_HOPS = 6
-_INIT_WORD = re.compile(r"\binit\b")
-_TORCH = re.compile(r"\btorch\b")
-_RETURN = re.compile(r"\breturn\b")
 _RETURNS_SELF = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "train", "eval", "to_empty"})
 
 
@@ -150,13 +147,13 @@ class ProjectView:
         (see project.wrappers); its file is read in detail only when its text can call one. Asked
         of every call of an imported function, so a module whose text defines the name is not
         even outlined."""
-        found = self._resolve(node, text_first=True)
-        if found is None or found.kind != "function":
-            return None
-        facts = self.index.text_facts(found.path)
-        if facts is None or not facts.calls_init:
-            return None
-        if found.name in facts.function_names and found.name not in facts.may_pass_through:
+        found, facts = self._function_and_facts(node)
+        if (
+            found is None
+            or facts is None
+            or not facts.calls_init
+            or facts.rules_out(found.name, facts.may_pass_through)
+        ):
             return None
         remote = self._function_at(found, detail=False)
         return remote.function.alias_of if remote is not None else None
@@ -164,15 +161,17 @@ class ProjectView:
     def factory(self, node: cst.BaseExpression) -> RemoteFunction | None:
         """The function of another file ``node`` names, when its file can build a torch layer (from
         its outline: what it returns, not its effects)."""
+        found, facts = self._function_and_facts(node)
+        if found is None or facts is None or not facts.mentions_torch or facts.rules_out(found.name, facts.returns):
+            return None  # a file without torch, or a function that returns nothing: not a factory
+        return self._function_at(found, detail=False)
+
+    def _function_and_facts(self, node: cst.BaseExpression) -> tuple[_Found | None, TextFacts | None]:
+        """The function of another file ``node`` names (found text first) and its file's text facts."""
         found = self._resolve(node, text_first=True)
         if found is None or found.kind != "function":
-            return None
-        facts = self.index.text_facts(found.path)
-        if facts is None or not facts.mentions_torch:
-            return None
-        if found.name in facts.function_names and found.name not in facts.returns:
-            return None  # returns nothing: not a factory
-        return self._function_at(found, detail=False)
+            return None, None
+        return found, self.index.text_facts(found.path)
 
     def _may_init(self, found: _Found | None) -> bool:
         """``found`` is a function whose text (or else outline) says it may initialize what it is
@@ -180,7 +179,7 @@ class ProjectView:
         if found is None or found.kind != "function":
             return False
         facts = self.index.text_facts(found.path)
-        if facts is not None and found.name in facts.function_names and found.name not in facts.may_initialize:
+        if facts is not None and facts.rules_out(found.name, facts.may_initialize):
             return False
         summary = self.index.summary(found.path, detail=False)
         function = summary.functions.get(found.name) if summary is not None else None
