@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from initlint.finding import Applicability, Edit, Severity
-from initlint.rules.triggers import INIT, INIT_TRIGGER, remembered
+from initlint.rules.triggers import INIT, INIT_TRIGGER, LineTrigger, remembered
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -92,7 +92,8 @@ class Rule:
     # Regular expressions that must all occur in a file's text for the rule to possibly fire.
     # They let the engine skip the parse of files no enabled rule can match, so each must be
     # a necessary condition of a finding (tests check this on every example).
-    triggers: ClassVar[tuple[str, ...]] = ()
+    # A LineTrigger stands for a regex that never spans lines, searched on the lines of its literals.
+    triggers: ClassVar[tuple[str | LineTrigger, ...]] = ()
     # Plain substrings, one of which every finding's file contains: checked before the
     # triggers because `in` is a C scan, far faster than a regex without a literal prefix.
     literals: ClassVar[tuple[str, ...]] = ()
@@ -112,7 +113,12 @@ class Rule:
     def compiled_triggers(cls) -> tuple[re.Pattern[str], ...]:
         cached = cls.__dict__.get("_compiled_triggers")
         if cached is None:
-            cached = tuple(INIT if t == INIT_TRIGGER else re.compile(t) for t in cls.triggers)
+            compiled = [
+                INIT if t == INIT_TRIGGER else t if isinstance(t, LineTrigger) else re.compile(t) for t in cls.triggers
+            ]
+            # The shared INIT test first: asked once per file (memo) and found in few files, it
+            # spares most files the rule's own regexes, which have no literal prefix to scan by.
+            cached = tuple(sorted(compiled, key=lambda pattern: pattern is not INIT))
             cls._compiled_triggers = cached  # type: ignore[attr-defined]
         return cached
 

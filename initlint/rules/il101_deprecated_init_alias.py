@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from initlint._lazy import cst
 from initlint.finding import Edit
 from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
+from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.imports import dotted
 from initlint.semantic.schemes import DEPRECATED_ALIASES
@@ -20,7 +21,8 @@ class DeprecatedInitAlias(Rule):
     severity = "warning"
     fix_applicability = "safe"
     literals = ("normal", "uniform", "constant", "eye", "dirac", "xavier", "kaiming", "orthogonal", "sparse")
-    triggers = (rf"\.\s*(?:{_NAMES})\b|from\s+torch\s*\.\s*nn\s*\.\s*init\s+import",)
+    # torch.nn.init is referenced (INIT: every import style) and a deprecated name is used.
+    triggers = (INIT_TRIGGER, rf"\.\s*(?:{_NAMES})\b|from\s+torch\s*\.\s*nn\s*\.\s*init\s+import")
 
     VALID = (
         src("""

@@ -1,13 +1,32 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from initlint._lazy import cst
 from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
+from initlint.rules.triggers import word_matches
 from initlint.semantic import SemanticModel
-from initlint.semantic.tensors import known_tensor, receiver_code
+from initlint.semantic.tensors import (
+    LEGACY_CONSTRUCTORS,
+    PARAMETER_CLASSES,
+    TENSOR_FUNCTIONS,
+    TENSOR_METHODS,
+    known_tensor,
+    receiver_code,
+)
 
 _TO_KEYWORDS = ("dtype", "device")
+
+# What the prefilter reads of a `tensor(` call's first argument: a dotted name and the character
+# after it (spaces skipped). What known_tensor can prove a tensor decides which may fire.
+_CALL = re.compile(r"tensor\s*\(\s*")
+_ARGUMENT = re.compile(r"([A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*)[ \t]*(.?)", re.DOTALL)
+_ENDS = frozenset(",)]}[#;\\\r\n")  # what may follow a whole expression (or index it: `x[0]`)
+_TENSOR_ATTRIBUTES = frozenset({"data", "grad", "T", "weight", "bias"})
+_FACTORIES = TENSOR_FUNCTIONS | LEGACY_CONSTRUCTORS | {c.rsplit(".", 1)[1] for c in PARAMETER_CLASSES}
+_SPACES = re.compile(r"\s*")
+_OPENING = re.compile(r"(?:\(\s*)*")
 
 
 class TensorFromTensor(Rule):
@@ -17,7 +36,16 @@ class TensorFromTensor(Rule):
     severity = "warning"
     fix_applicability = "safe"
     literals = ("tensor",)
-    triggers = (r"\btensor\s*\(\s*[A-Za-z_(]",)
+
+    @classmethod
+    def may_match(cls, text: str, memo: dict[object, bool] | None = None) -> bool:
+        """Some ``tensor(`` call's first argument may be a known tensor (most are a list, a
+        parameter or a config value): a tensor call, ``x.weight``/``.data``/``.T``, or a name
+        this file assigns (known_tensor reads only plain assignments)."""
+        if not super().may_match(text, memo):
+            return False
+        reading = _TensorReading(text)
+        return any(reading.may_be_tensor(call.end()) for call in word_matches(text, cls.literals, _CALL))
 
     VALID = (
         src("""
@@ -103,6 +131,48 @@ class TensorFromTensor(Rule):
             """),
             None,
         ),
+        # a name bound to a name bound to a tensor method's result, read through parentheses
+        Invalid(
+            src("""
+                import torch
+                base = torch.zeros(3)
+                half = base.half()
+                y = torch.tensor((half))
+            """),
+            src("""
+                import torch
+                base = torch.zeros(3)
+                half = base.half()
+                y = (half).detach().clone()
+            """),
+        ),
+        # a factory imported under another name; a name bound twice, both times to a tensor
+        Invalid(
+            src("""
+                from torch import randn as draw
+                import torch
+                w = torch.tensor(draw(3))
+            """),
+            src("""
+                from torch import randn as draw
+                import torch
+                w = draw(3).detach().clone()
+            """),
+        ),
+        Invalid(
+            src("""
+                import torch
+                a = torch.ones(2)
+                a = a.float()
+                b = torch.tensor(a)
+            """),
+            src("""
+                import torch
+                a = torch.ones(2)
+                a = a.float()
+                b = a.detach().clone()
+            """),
+        ),
     )
 
     def check(self, model: SemanticModel) -> Iterator[Report]:
@@ -151,3 +221,73 @@ def _replacement(model: SemanticModel, call: cst.Call) -> str | None:
         elif not (isinstance(requires_grad, cst.Name) and requires_grad.value == "False"):
             text += f".requires_grad_({model.code(requires_grad)})"
     return text
+
+
+class _TensorReading:
+    """What known_tensor could prove of an expression, read off a file's text (a necessary
+    condition: the prefilter's "no" must never hide a finding). Each assigned value is judged
+    once; one met again while it is judged is no evidence (a proof never goes round a cycle)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.judged: dict[int, bool] = {}
+        self.assigned: dict[str, list[int]] = {}
+
+    def may_be_tensor(self, start: int) -> bool:
+        """The expression at ``start``, from its first dotted name and the character after it."""
+        text = self.text
+        start = _OPENING.match(text, start).end()  # type: ignore[union-attr]  # what parentheses hold
+        argument = _ARGUMENT.match(text, start)
+        if argument is None:
+            return False  # a literal, a list, a unary operator
+        names = [name.strip() for name in argument.group(1).split(".")]
+        after = argument.group(2)
+        if after and after in "\r\n" and text.startswith("(", _SPACES.match(text, argument.end()).end()):  # type: ignore[union-attr]
+            after = "("  # a call split after its name (inside brackets), or the next line's: may be one
+        if after == "(":
+            return self._call(names, start)
+        if after and after not in _ENDS:
+            return after == "."  # an operator, `if`, `for`: an expression known_tensor never proves
+        if len(names) > 1:
+            return names[-1] in _TENSOR_ATTRIBUTES
+        return self._name(names[0], start)
+
+    def _call(self, names: list[str], start: int) -> bool:
+        """``a.b.f(``: a torch factory or nn.Parameter, or a tensor method on what may be a tensor."""
+        function = names[-1]
+        if function in _FACTORIES:
+            return True
+        if len(names) == 1:  # a plain name: a factory only when imported under another name
+            return re.search(rf"\bas\s+{re.escape(function)}\b", self.text) is not None
+        if function not in TENSOR_METHODS:
+            return False
+        receiver = names[:-1]
+        if len(receiver) > 1:
+            return receiver[-1] in _TENSOR_ATTRIBUTES
+        return self._name(receiver[0], start)
+
+    def _name(self, name: str, read: int) -> bool:
+        """Some assignment of ``name`` (other than the one whose value holds the read at
+        ``read``) has a value that may be a tensor: known_tensor follows plain assignments only."""
+        text = self.text
+        for value in self._assigned_values(name):
+            if value <= read and "\n" not in text[value:read] and ";" not in text[value:read]:
+                continue  # `x = torch.tensor(x)`: this binding does not precede its own value
+            if value not in self.judged:
+                self.judged[value] = False
+                self.judged[value] = self.may_be_tensor(value)
+            if self.judged[value]:
+                return True
+        return False
+
+    def _assigned_values(self, name: str) -> list[int]:
+        """Where the value of each ``name = ...`` or ``name: T = ...`` of the text starts."""
+        found = self.assigned.get(name)
+        if found is None:
+            text = self.text
+            found = self.assigned[name] = []
+            for match in re.finditer(rf"{re.escape(name)}\s*(?::[^\n=]*)?=(?!=)\s*", text):
+                before = text[match.start() - 1] if match.start() else " "
+                if not (before.isalnum() or before in "_."):
+                    found.append(match.end())
+        return found

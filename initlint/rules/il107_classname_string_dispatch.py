@@ -46,6 +46,7 @@ class ClassnameStringDispatch(Rule):
     default_enabled = False
     fix_applicability = None
     literals = ("__name__",)
+    literals = ("__name__",)  # in both alternatives below
     triggers = (r"__class__\s*\.\s*__name__|\btype\s*\([\s\S]{0,200}?\)\s*\.\s*__name__",)
 
     @classmethod

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 from initlint._lazy import cst
 from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
+from initlint.rules.triggers import has_init
 from initlint.semantic import SemanticModel
 from initlint.semantic.inits import InitSite
 from initlint.semantic.scales import SQRT_FUNCTIONS, bound_value, radicand, resolved_value
@@ -38,6 +39,9 @@ def _line(model: SemanticModel, node: cst.CSTNode) -> int:
     return model.range_of(node).start.line
 
 
+_UNIFORM_METHOD = re.compile(r"\.\s*uniform_\s*\(")
+
+
 class UniformSingleBound(Rule):
     code = "IL305"
     name = "uniform-single-bound"
@@ -47,6 +51,14 @@ class UniformSingleBound(Rule):
     literals = ("uniform",)
     triggers = (r"uniform_?\s*(?:\(|as\b)",)  # a call, or an import under another name
     uses_init_aliases = True
+
+    @classmethod
+    def may_match(cls, text: str, memo: dict[object, bool] | None = None) -> bool:
+        """An init site needs an nn.init reference (or an in-place init) in the text; without one
+        only `nn.Parameter(t.uniform_(b))` can fire (`random.uniform(a, b)` never does)."""
+        if not super().may_match(text, memo):
+            return False
+        return has_init(text, memo) or ("Parameter" in text and _UNIFORM_METHOD.search(text) is not None)
 
     VALID = (
         src("""

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from initlint._lazy import cst
 from initlint.rules.base import Invalid, Report, Rule, src
-from initlint.rules.triggers import init_code_possible
+from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.inits import APPLIED_BY_CONVENTION, InitSite
 from initlint.semantic.modules import Layer, ModuleClass
@@ -35,11 +35,10 @@ class ClassnameDispatchMismatch(Rule):
     summary = "A class-name match (`'Conv' in classname`) reaches a class of this file without the attribute it inits"
     severity = "error"
     literals = ("__name__",)
-    triggers = (r"__class__\s*\.\s*__name__|\btype\s*\([\s\S]{0,200}?\)\s*\.\s*__name__",)
-
-    @classmethod
-    def may_match(cls, text: str, memo: dict[object, bool] | None = None) -> bool:
-        return init_code_possible(text, memo) and super().may_match(text, memo)
+    literals = ("__name__",)  # in both alternatives below
+    # A finding names an init site (model.init_sites): an nn.init reference or in-place init.
+    triggers = (INIT_TRIGGER, r"__class__\s*\.\s*__name__|\btype\s*\([\s\S]{0,200}?\)\s*\.\s*__name__")
+    uses_init_aliases = True
 
     VALID = (
         # DCGAN: 'Conv' also matches ConvTranspose2d, which has the weight the branch inits

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 from initlint._lazy import cst
 from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
+from initlint.rules.triggers import LineTrigger
 from initlint.semantic import SemanticModel
 from initlint.semantic.inits import conditions_at
 from initlint.semantic.modules import Layer
@@ -18,6 +19,10 @@ _SIZED = frozenset(
 )
 
 
+# What _bias_reads reads: an attribute `.bias`, or the string "bias" (a quote right after it).
+_BIAS = r"(?:\.\s*bias\b|\bbias(?=['\"]))"
+
+
 class BiasTruthTest(Rule):
     code = "IL409"
     name = "bias-truth-test"
@@ -25,13 +30,17 @@ class BiasTruthTest(Rule):
     severity = "error"
     fix_applicability = "unsafe"
     literals = ("bias",)
-    # A `bias` in a truth context on one line (after if/elif/while/assert/not/and/or, or before
-    # and/or/if) that is not compared, called, indexed or read further. A condition split so
-    # that `m.bias` stands alone on a continuation line is not seen (rare; the cost of parsing
-    # every file that says `bias` was a third of the cold run).
+    # An `X.bias` or a `"bias"` (of `getattr(X, "bias")`; a bare `bias` name is never read) in a
+    # truth context on one line (after if/elif/while/assert/not/and/or, or before and/or/if)
+    # that is not compared, called, indexed or read further. A condition split so that `m.bias`
+    # stands alone on a continuation line is not seen (rare; the cost of parsing every file
+    # that says `bias` was a third of the cold run).
     triggers = (
-        r"\b(?:if|elif|while|assert|not|and|or)\b[^\n]*\bbias\b(?!\s*(?:is\b|[=!<>]|\.|\[|\())"
-        r"|\bbias\b(?!\s*(?:is\b|[=!<>]|\.|\[|\())[^\n]*\b(?:and|or|if)\b",
+        LineTrigger(
+            rf"\b(?:if|elif|while|assert|not|and|or)\b[^\n]*{_BIAS}(?!\s*(?:is\b|[=!<>]|\.|\[|\())"
+            rf"|{_BIAS}(?!\s*(?:is\b|[=!<>]|\.|\[|\())[^\n]*\b(?:and|or|if)\b",
+            literals,
+        ),
     )
 
     VALID = (

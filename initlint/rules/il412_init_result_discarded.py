@@ -50,7 +50,13 @@ _METHOD = rf"[ \t]*{_CHAIN}[ \t]*\.[ \t]*(?:{_VALUE_METHODS})[ \t]*\("
 # `add`, `log` and the conversions only on a `.data` / `.weight` / `.bias`.
 _STRICT = rf"[ \t]*{_CHAIN}\.(?:data|weight\w*|bias\w*)[ \t]*\.[ \t]*(?:{_STRICT_METHODS})[ \t]*\("
 _PARAMETER_END = r"\.(?:weight\w*|bias\w*|data)[ \t]*(?:[-+/@%]|\*\*?)(?!=)"
-_OPERATION = rf"[ \t]*\w[^\n]*?{_PARAMETER_END}"
+# Not a statement whose value is something else: `return`/`yield`/`del`... or an assignment
+# (`x = self.weight * h`, the forward of every RMSNorm), whose target is made of names, dots,
+# commas and simple indexes.
+_NOT_AN_OPERATION = (
+    r"(?!(?:return|yield|raise|assert|del|lambda|await|not)\b)(?![\w.\[\] ,]*(?:[-+*/%@&|^]|//|\*\*|>>|<<)?=(?!=))"
+)
+_OPERATION = rf"[ \t]*{_NOT_AN_OPERATION}\w[^\n]*?{_PARAMETER_END}"
 _LINES = tuple(re.compile(pattern) for pattern in (_CALL, _METHOD, _STRICT, _OPERATION))
 _CALL_LINE, _METHOD_LINE, _STRICT_LINE, _OPERATION_LINE = _LINES
 _CLOSED = r"(?:\A|[^([{,\\\s]|\n)[ \t\r]*\n"  # the line before ends a statement

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from initlint._lazy import cst
 from initlint.rules.base import Invalid, Report, Rule, src
-from initlint.rules.triggers import init_code_possible
+from initlint.rules.triggers import INIT_TRIGGER
 from initlint.semantic import SemanticModel
 from initlint.semantic.values import string_value
 
@@ -36,15 +36,14 @@ class InitConditionNeverTrue(Rule):
     # A class or its name (`__class__`, `__name__`), `isinstance` with a string on its line, or a comparison on the same
     # line as an int/Size/type expression. A comparison split across lines from its int or type
     # operand is not seen (rare; gating on any `==` parsed a fifth more files for this rule alone).
+    # A finding names an init site: an nn.init reference (or an in-place init) is in the text.
     triggers = (
+        INIT_TRIGGER,
         r"__name__|__class__|isinstance\s*\([^\n]*['\"]"
         r"|(?:\bshape\b|\b(?:size|dim|ndimension|numel|nelement|type)\s*\()[^\n]*(?:[=!]=|\bis\b|\bin\b)"
         r"|(?:[=!]=|\bis\b|\bin\b)[^\n]*(?:\bshape\b|\b(?:size|dim|ndimension|numel|nelement|type)\s*\()",
     )
-
-    @classmethod
-    def may_match(cls, text: str, memo: dict[object, bool] | None = None) -> bool:
-        return init_code_possible(text, memo) and super().may_match(text, memo)
+    uses_init_aliases = True
 
     VALID = (
         src("""

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from initlint._lazy import cst
 from initlint.rules.base import FixSpec, Invalid, Report, Rule, src
-from initlint.rules.triggers import call_arguments_text
+from initlint.rules.triggers import call_arguments_text, word_matches
 from initlint.semantic import SemanticModel
 from initlint.semantic.catalog import FUNCTIONAL_DROPOUT
 from initlint.semantic.modules import foreign_module_classes
@@ -14,6 +14,7 @@ _FUNCTIONAL = "torch.nn.functional."
 # `self.dropout(x)` calls a module, never torch.nn.functional.
 _CALL = re.compile(r"(?<!self\.)\b(?:" + "|".join(sorted(FUNCTIONAL_DROPOUT, key=len, reverse=True)) + r")\s*\(")
 _ALIAS = re.compile(r"\b(?:" + "|".join(sorted(FUNCTIONAL_DROPOUT)) + r")\s+as\b")
+_ANCHOR = ("dropout",)  # in every name above: where a match can start (word_matches)
 _TRAINING = re.compile(r"\btraining\b")
 _TRUE = re.compile(r"\bTrue\b")
 _TRAINING_POSITION = 2  # dropout(input, p, training, inplace)
@@ -193,9 +194,9 @@ class FunctionalDropoutAlwaysOn(Rule):
     def may_match(cls, text: str, memo: dict[object, bool] | None = None) -> bool:
         if "dropout" not in text:
             return False
-        if _ALIAS.search(text):
+        if any(word_matches(text, _ANCHOR, _ALIAS)):
             return True  # imported under another name: its calls do not spell `dropout(`
-        for match in _CALL.finditer(text):
+        for match in word_matches(text, _ANCHOR, _CALL):
             arguments = call_arguments_text(text, match.end())
             if arguments is None or not _TRAINING.search(arguments) or _TRUE.search(arguments):
                 return True

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from initlint._lazy import cst
 from initlint.rules.base import Invalid, Report, Rule, src
-from initlint.rules.triggers import call_arguments_text
+from initlint.rules.triggers import call_arguments_text, word_matches
 from initlint.semantic import SemanticModel
 from initlint.semantic.catalog import FUNCTIONAL_DROPOUT
 from initlint.semantic.values import literal_float
@@ -14,6 +14,7 @@ _MODULES = frozenset({"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDr
 _NAMES = "|".join(sorted(_MODULES | FUNCTIONAL_DROPOUT, key=len, reverse=True))
 _CALL = re.compile(rf"\b(?:{_NAMES})\s*\(")
 _ALIAS = re.compile(rf"\b(?:{_NAMES})\s+as\b")
+_ANCHOR = ("ropout",)  # in every name above: where a match can start (word_matches)
 _NUMBER = re.compile(r"(?<![\w.])(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _SUSPECT = re.compile(r"-|0[xXoObB]")
 
@@ -113,9 +114,9 @@ class DropoutProbabilityOutOfRange(Rule):
         range (most files only write `nn.Dropout(0.1)` or `nn.Dropout(config.p)`)."""
         if "ropout" not in text:
             return False
-        if _ALIAS.search(text):
+        if any(word_matches(text, _ANCHOR, _ALIAS)):
             return True  # imported under another name: its calls do not spell the name
-        for match in _CALL.finditer(text):
+        for match in word_matches(text, _ANCHOR, _CALL):
             arguments = call_arguments_text(text, match.end())
             if arguments is None or _may_be_out_of_range(arguments):
                 return True

@@ -12,6 +12,10 @@ from collections.abc import Callable, Iterator
 # Configured init aliases are matched by the engine (``Rule.uses_init_aliases``).
 _ASSIGNED_RECEIVER = r"(?:(?<![\w.])(?!self\b)[A-Za-z_]\w*|\.\s*[A-Za-z_]\w*|[\])])\s*\.\s*"
 _ASSIGNED_PARAMETER = r"(?:weight|bias)\w*(?:\s*\.\s*data)?\s*(?:=(?!=)|\.\s*copy_\s*\()"
+# torch.nn under another name (`import torch.nn as tnn`): `tnn.init.normal_` spells no `nn.init`.
+_NN_ALIAS = (
+    r"import\s+torch\s*\.\s*nn\s+as\s+(?!nn\b)\w|from\s+torch\s+import\s*(?:\([^)]*|[^\n]*)\bnn\s+as\s+(?!nn\b)\w"
+)
 INIT_TRIGGER = (
     r"nn\s*\.\s*init\b"
     r"|from\s+torch\s*\.\s*nn\s+import\s*(?:\([^)]*|[^\n]*)\binit\b"
@@ -19,6 +23,7 @@ INIT_TRIGGER = (
     r"|import\s+torch\s*\.\s*nn\s*\.\s*init"
     r"|(?:weight\w*|bias\w*|data|self\s*\.\s*\w+)\s*\.\s*(?:normal_|uniform_|fill_|zero_)\s*\("
     rf"|{_ASSIGNED_RECEIVER}{_ASSIGNED_PARAMETER}"
+    rf"|{_NN_ALIAS}"
 )
 
 # INIT_TRIGGER as one regex is slow (no literal prefix: the engine tries it at every offset).
@@ -26,6 +31,7 @@ INIT_TRIGGER = (
 _INIT_WORD = re.compile(r"init\b")
 _BEFORE_INIT = re.compile(r"(?:nn\s*\.\s*|import\s+torch\s*\.\s*nn\s*\.\s*)\Z")
 _FROM_TORCH_NN = re.compile(r"from\s+torch\s*\.\s*nn(?:\s+import\s*(?:\([^)]*|[^\n]*)\binit\b|\s*\.\s*init\s+import)")
+_NN_ALIASED = re.compile(_NN_ALIAS)
 _IN_PLACE = tuple(re.compile(name + r"_\s*\(") for name in ("normal", "uniform", "fill", "zero"))
 _BEFORE_IN_PLACE = re.compile(r"(?:weight\w*|bias\w*|data|self\s*\.\s*\w+)\s*\.\s*\Z")
 _LOOK_BACK = 160  # characters of spacing and names a match may span before its anchor word
@@ -38,7 +44,7 @@ def has_init_reference(text: str) -> bool:
     for match in _INIT_WORD.finditer(text):
         if _BEFORE_INIT.search(text, max(0, match.start() - _LOOK_BACK), match.start()):
             return True
-    if "torch" in text and _FROM_TORCH_NN.search(text):
+    if "torch" in text and (_FROM_TORCH_NN.search(text) or ("as" in text and _NN_ALIASED.search(text))):
         return True
     for pattern in _IN_PLACE:
         for match in pattern.finditer(text):
@@ -131,6 +137,44 @@ def _literal_positions(text: str, literals: tuple[str, ...]) -> Iterator[int]:
             position = text.find(literal, position + 1)
 
 
+def word_matches(text: str, literals: tuple[str, ...], pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
+    """The matches of ``pattern`` that start at the start of a word holding one of ``literals``, in
+    no particular order: ``pattern.finditer`` for a pattern that begins with such a word, without
+    trying it at every offset (a leading ``\\b`` or look-behind leaves it no literal prefix)."""
+    starts: set[int] = set()
+    for anchor in _literal_positions(text, literals):
+        start = _WORD_BEFORE.search(text, max(0, anchor - 80), anchor).start()  # type: ignore[union-attr]
+        if start in starts:
+            continue
+        starts.add(start)
+        match = pattern.match(text, start)
+        if match is not None:
+            yield match
+
+
+class LineTrigger:
+    """A trigger regex that never spans lines, searched only on the lines that hold one of
+    ``literals`` (which every match contains): a regex with no literal prefix is tried at every
+    offset of the file, and most of a file's lines cannot match."""
+
+    def __init__(self, pattern: str, literals: tuple[str, ...]) -> None:
+        self.pattern = pattern
+        self.literals = literals
+        self._compiled = re.compile(pattern)
+
+    def search(self, text: str) -> bool | None:
+        seen: set[int] = set()
+        for position in _literal_positions(text, self.literals):
+            start = text.rfind("\n", 0, position) + 1
+            if start in seen:
+                continue
+            seen.add(start)
+            end = text.find("\n", position)
+            if self._compiled.search(text, start, len(text) if end < 0 else end):
+                return True
+        return None
+
+
 def says_init(name: str) -> bool:
     """``name`` says it initializes (see _INIT_PART); a dunder never does."""
     return not _DUNDER.fullmatch(name) and _INIT_PART.search(name) is not None
@@ -188,8 +232,9 @@ def applies_imported(text: str) -> bool:
     return False
 
 
-_FROM_IMPORT = re.compile(r"\bfrom\s+[.\w]+\s+import\s*(\([^)]*\)|[^\n]*)")
-_PLAIN_IMPORT = re.compile(r"(?<![.\w])import\s+([^\n(]*)")
+_FROM_BEFORE = re.compile(r"\bfrom\s+[.\w]+\s+\Z")
+_FROM_NAMES = re.compile(r"import\s*(\([^)]*\)|[^\n]*)")
+_PLAIN_NAMES = re.compile(r"import\s+([^\n(]*)")
 _WORD = re.compile(r"\w+")
 
 
@@ -200,12 +245,17 @@ class ImportedWords:
     def __init__(self, text: str) -> None:
         self.star = False
         self.words: set[str] = set()
-        for match in _FROM_IMPORT.finditer(text):
-            names = match.group(1)
-            self.star |= names.lstrip("( \t").startswith("*")
-            self.words.update(_WORD.findall(names))
-        for match in _PLAIN_IMPORT.finditer(text):
-            self.words.update(_WORD.findall(match.group(1)))
+        # Anchored on the word `import` (a regex over the whole text has no literal to scan by).
+        for position in _literal_positions(text, ("import",)):
+            if position and (text[position - 1].isalnum() or text[position - 1] in "._"):
+                continue
+            plain = _PLAIN_NAMES.match(text, position)
+            if plain is not None:
+                self.words.update(_WORD.findall(plain.group(1)))
+            if _FROM_BEFORE.search(text, max(0, position - 200), position):
+                names = _FROM_NAMES.match(text, position).group(1)  # type: ignore[union-attr]
+                self.star |= names.lstrip("( \t").startswith("*")
+                self.words.update(_WORD.findall(names))
 
     def may_bind(self, name: str) -> bool:
         return self.star or name in self.words
