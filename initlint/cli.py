@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -590,28 +591,28 @@ def server() -> None:
     serve()
 
 
-def _all_runtime_codes() -> tuple[str, ...]:
+@functools.cache
+def _runtime_codes() -> tuple[str, ...]:
+    """IL601-IL612, read on first use: importing the rules is not paid by `--help` or `--version`."""
     from initlint.rules.runtime import RUNTIME_RULES
 
     return tuple(rule.code for rule in RUNTIME_RULES)
 
 
-RUNTIME_CODES = _all_runtime_codes()
-
-
 def _runtime_selection(select: tuple[str, ...], ignore: tuple[str, ...]) -> frozenset[str]:
-    chosen = set(RUNTIME_CODES)
+    codes = _runtime_codes()
+    chosen = set(codes)
     if select:
         chosen = set()
         for item in _split(select):
-            matched = {c for c in RUNTIME_CODES if c.startswith(item.upper())} or _runtime_by_name(item)
+            matched = {c for c in codes if c.startswith(item.upper())} or _runtime_by_name(item)
             if not matched:
-                _fail(f"unknown runtime rule code or prefix: {item!r} ({RUNTIME_CODES[0]}-{RUNTIME_CODES[-1]})")
+                _fail(f"unknown runtime rule code or prefix: {item!r} ({codes[0]}-{codes[-1]})")
             chosen |= matched
     for item in _split(ignore):
-        matched = {c for c in RUNTIME_CODES if c.startswith(item.upper())} or _runtime_by_name(item)
+        matched = {c for c in codes if c.startswith(item.upper())} or _runtime_by_name(item)
         if not matched:
-            _fail(f"unknown runtime rule code or prefix: {item!r} ({RUNTIME_CODES[0]}-{RUNTIME_CODES[-1]})")
+            _fail(f"unknown runtime rule code or prefix: {item!r} ({codes[0]}-{codes[-1]})")
         chosen -= matched
     return frozenset(chosen)
 
@@ -620,7 +621,7 @@ def _runtime_by_name(name: str) -> set[str]:
     from initlint.rules import BY_NAME
 
     rule = BY_NAME.get(name.lower())
-    return {rule.code} if rule is not None and rule.code in RUNTIME_CODES else set()
+    return {rule.code} if rule is not None and rule.code in _runtime_codes() else set()
 
 
 def _json_arg(value: str | None, option: str, kind: type) -> object:

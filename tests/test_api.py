@@ -93,6 +93,17 @@ def test_import_is_light() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_rules_and_cli_import_without_libcst() -> None:
+    """Every rule module is imported to build the registry, on every run: none may touch libcst at
+    import (a module-level `cst.X` did, and every run paid ~0.1 s before parsing anything)."""
+    code = (
+        "import sys, initlint.cli, initlint.rules, initlint.engine, initlint.project.index; "
+        "print(sorted(m for m in ('libcst', 'torch') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
+    assert out.stdout.strip() == "[]"
+
+
 def test_docstring_example_runs() -> None:
     failures, tried = doctest.testmod(initlint.api, verbose=False)
     assert tried > 0 and failures == 0

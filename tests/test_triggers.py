@@ -192,3 +192,19 @@ def test_il102_prefilter_opens_on_what_may_be_a_tensor(text):
 )
 def test_il102_prefilter_skips_what_known_tensor_never_proves(text):
     assert not BY_CODE["IL102"].may_match(text)
+
+
+def test_il102_prefilter_follows_a_chain_of_names_and_bounds_it():
+    chain = "".join(f"a{i} = a{i + 1}\n" for i in range(50))
+    assert BY_CODE["IL102"].may_match(f"import torch\n{chain}a50 = torch.ones(1)\ny = torch.tensor(a0)\n")
+    assert not BY_CODE["IL102"].may_match(f"import torch\n{chain}a50 = [1.0]\ny = torch.tensor(a0)\n")
+    # Past a bound on the names followed the answer is "maybe": never slow, never a hidden finding.
+    long_chain = "".join(f"a{i} = a{i + 1}\n" for i in range(5000))
+    assert BY_CODE["IL102"].may_match(f"import torch\n{long_chain}y = torch.tensor(a0)\n")
+
+
+def test_il102_prefilter_follows_a_cycle_of_names_to_its_grounding():
+    # `b` is a tensor through `a`, which is one through b's other binding: a cycle with a way out.
+    text = "import torch\na = b\nb = a\nb = torch.ones(1)\nc = torch.tensor(b)\nd = torch.tensor(a)\n"
+    assert BY_CODE["IL102"].may_match(text)
+    assert not BY_CODE["IL102"].may_match("import torch\na = b\nb = a\nc = torch.tensor(a)\n")

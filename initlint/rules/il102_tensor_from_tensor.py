@@ -26,6 +26,7 @@ _ENDS = frozenset(",)]}[#;\\\r\n")  # what may follow a whole expression (or ind
 _TENSOR_ATTRIBUTES = frozenset({"data", "grad", "T", "weight", "bias"})
 _FACTORIES = TENSOR_FUNCTIONS | LEGACY_CONSTRUCTORS | {c.rsplit(".", 1)[1] for c in PARAMETER_CLASSES}
 _SPACES = re.compile(r"\s*")
+_RENAMED = re.compile(r"as\s+(\w+)")  # `... import randn as draw` (and any other `as x`)
 _OPENING = re.compile(r"(?:\(\s*)*")
 
 
@@ -45,7 +46,10 @@ class TensorFromTensor(Rule):
         if not super().may_match(text, memo):
             return False
         reading = _TensorReading(text)
-        return any(reading.may_be_tensor(call.end()) for call in word_matches(text, cls.literals, _CALL))
+        try:
+            return any(reading.may_be_tensor(call.end()) for call in word_matches(text, cls.literals, _CALL))
+        except _Unsure:
+            return True
 
     VALID = (
         src("""
@@ -223,15 +227,22 @@ def _replacement(model: SemanticModel, call: cst.Call) -> str | None:
     return text
 
 
+class _Unsure(Exception):
+    """Too much to follow: the prefilter says "maybe"."""
+
+
+_MAX_NAMES = 200  # names followed (a scan of the text each)
+
+
 class _TensorReading:
     """What known_tensor could prove of an expression, read off a file's text (a necessary
-    condition: the prefilter's "no" must never hide a finding). Each assigned value is judged
-    once; one met again while it is judged is no evidence (a proof never goes round a cycle)."""
+    condition: the prefilter's "no" must never hide a finding); past a bound, "maybe"."""
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.judged: dict[int, bool] = {}
         self.assigned: dict[str, list[int]] = {}
+        self.renamed: frozenset[str] | None = None
 
     def may_be_tensor(self, start: int) -> bool:
         """The expression at ``start``, from its first dotted name and the character after it."""
@@ -258,7 +269,9 @@ class _TensorReading:
         if function in _FACTORIES:
             return True
         if len(names) == 1:  # a plain name: a factory only when imported under another name
-            return re.search(rf"\bas\s+{re.escape(function)}\b", self.text) is not None
+            if self.renamed is None:
+                self.renamed = frozenset(_RENAMED.findall(self.text))  # once per file: any `as x`
+            return function in self.renamed
         if function not in TENSOR_METHODS:
             return False
         receiver = names[:-1]
@@ -268,7 +281,10 @@ class _TensorReading:
 
     def _name(self, name: str, read: int) -> bool:
         """Some assignment of ``name`` (other than the one whose value holds the read at
-        ``read``) has a value that may be a tensor: known_tensor follows plain assignments only."""
+        ``read``) has a value that may be a tensor: known_tensor follows plain assignments only.
+        A depth-first search for a value that may be a tensor: each value is judged once, and
+        one met again while it is judged counts as "no" (the search goes on from it already), so
+        a "no" is remembered soundly across the file's calls (nothing reachable may be one)."""
         text = self.text
         for value in self._assigned_values(name):
             if value <= read and "\n" not in text[value:read] and ";" not in text[value:read]:
@@ -284,6 +300,8 @@ class _TensorReading:
         """Where the value of each ``name = ...`` or ``name: T = ...`` of the text starts."""
         found = self.assigned.get(name)
         if found is None:
+            if len(self.assigned) >= _MAX_NAMES:
+                raise _Unsure  # a scan of the text per name: bounded, then "maybe"
             text = self.text
             found = self.assigned[name] = []
             for match in re.finditer(rf"{re.escape(name)}\s*(?::[^\n=]*)?=(?!=)\s*", text):

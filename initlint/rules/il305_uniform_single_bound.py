@@ -317,12 +317,10 @@ def _pure(model: SemanticModel, node: cst.CSTNode) -> bool:
     return all(_pure(model, child) for child in node.children)
 
 
-_SAFE_TO_NEGATE = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float)
-
-
 def _negated(model: SemanticModel, node: cst.BaseExpression) -> str:
     code = model.code(node)
-    if isinstance(node, _SAFE_TO_NEGATE) or node.lpar:
+    # (named here, not at import: libcst is imported on first use; see initlint._lazy)
+    if isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float)) or node.lpar:
         return f"-{code}"
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Multiply, cst.Divide, cst.Power)):
         return f"-{code}"

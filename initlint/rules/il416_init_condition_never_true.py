@@ -12,7 +12,6 @@ from initlint.semantic.values import string_value
 # Expressions that are a Python int whatever tensor they read: `w.shape[1]`, `w.size(1)`, `w.dim()`.
 _INT_METHODS = frozenset({"dim", "ndimension", "numel", "nelement"})
 _SIZE_ATTRIBUTES = frozenset({"shape"})
-_EXITS = (cst.Return, cst.Continue, cst.Raise, cst.Break)
 
 
 @dataclass(frozen=True)
@@ -512,4 +511,4 @@ def _exits(statement: cst.If) -> bool:
     if len(lines) != 1 or not isinstance(lines[0], (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
         return False
     smalls = lines[0].body
-    return len(smalls) == 1 and isinstance(smalls[0], _EXITS)
+    return len(smalls) == 1 and isinstance(smalls[0], (cst.Return, cst.Continue, cst.Raise, cst.Break))

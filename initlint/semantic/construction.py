@@ -221,7 +221,6 @@ def _branch(context: _Context, node: cst.If, branch: str) -> _Context:
 
 # -- which module instances an expression at a step denotes ---------------------------------------
 _MODULE_ITERATORS = frozenset({"modules", "named_modules"})
-_EXITS = (cst.Return, cst.Raise, cst.Continue, cst.Break)
 
 
 def modules_reached(model: SemanticModel, step: Step, module: cst.BaseExpression) -> list[cst.Call]:
@@ -397,7 +396,7 @@ def _scope(instances: ClassInstances, receiver: cst.BaseExpression) -> list[Regi
 
 
 def _exits_before(model: SemanticModel, binder: cst.CSTNode, call: cst.Call) -> bool:
-    for exit_type in _EXITS:
+    for exit_type in (cst.Return, cst.Raise, cst.Continue, cst.Break):  # libcst loads on first use
         for node in model.nodes_within(binder, exit_type):
             if model.precedes(node, call) and model.enclosing(node, cst.FunctionDef) is model.enclosing(
                 call, cst.FunctionDef
