@@ -208,3 +208,33 @@ def test_il102_prefilter_follows_a_cycle_of_names_to_its_grounding():
     text = "import torch\na = b\nb = a\nb = torch.ones(1)\nc = torch.tensor(b)\nd = torch.tensor(a)\n"
     assert BY_CODE["IL102"].may_match(text)
     assert not BY_CODE["IL102"].may_match("import torch\na = b\nb = a\nc = torch.tensor(a)\n")
+
+
+# -- the tightened prefilters: what each now skips, and what it must still open --------------------
+@pytest.mark.parametrize(
+    ("code", "text", "expected"),
+    [
+        # IL412: a statement line that computes and drops; not a return or an assignment
+        ("IL412", "import torch\ndef f(m):\n    m.weight * 2\n", True),
+        ("IL412", "import torch\ndef f(m):\n    m.weight.data.clamp(-1, 1)\n", True),
+        ("IL412", "import torch\ndef forward(self, h):\n    return self.weight * h\n", False),
+        ("IL412", "import torch\ndef forward(self, h):\n    h = self.weight * h\n    return h\n", False),
+        ("IL412", "import torch\ndef forward(self, h):\n    out[0] += self.bias * h\n", False),
+        # IL409: what _bias_reads reads (`X.bias`, `getattr(X, "bias")`), not a `bias` argument
+        ("IL409", "import torch\ndef f(m):\n    if m.bias:\n        pass\n", True),
+        ("IL409", "import torch\ndef f(m):\n    if getattr(m, 'bias', None):\n        pass\n", True),
+        ("IL409", "import torch\ndef __init__(self, bias=True):\n    if bias:\n        pass\n", False),
+        # IL305: without an nn.init reference only `nn.Parameter(t.uniform_(b))` can fire
+        ("IL305", "import torch\nw = nn.Parameter(torch.empty(3).uniform_(b))\n", True),
+        ("IL305", "import torch\nimport torch.nn as nn\nnn.init.uniform_(w, b)\n", True),
+        ("IL305", "import torch\nimport random\nx = random.uniform(0, 1)\n", False),
+        ("IL305", "import torch\nnoise = torch.empty(3).uniform_(0, 1)\n", False),
+        # IL408 and IL416 judge init sites: no nn.init reference, no init site
+        ("IL416", "import torch\ndef init(m):\n    if type(m) == 'Linear':\n        m.weight.data.normal_()\n", True),
+        ("IL416", "import torch\ndef f(m):\n    if type(m) == 'Linear':\n        return m.weight * 2\n", False),
+        ("IL408", "import torch\ndef init(m):\n    if 'Conv' in m.__class__.__name__:\n        m.weight.data.zero_()\n", True),
+        ("IL408", "import torch\ndef f(m):\n    if 'Conv' in m.__class__.__name__:\n        print(m)\n", False),
+    ],
+)
+def test_tightened_prefilters(code, text, expected):
+    assert BY_CODE[code].may_match(text) is expected
