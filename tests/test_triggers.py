@@ -232,7 +232,11 @@ def test_il102_prefilter_follows_a_cycle_of_names_to_its_grounding():
         # IL408 and IL416 judge init sites: no nn.init reference, no init site
         ("IL416", "import torch\ndef init(m):\n    if type(m) == 'Linear':\n        m.weight.data.normal_()\n", True),
         ("IL416", "import torch\ndef f(m):\n    if type(m) == 'Linear':\n        return m.weight * 2\n", False),
-        ("IL408", "import torch\ndef init(m):\n    if 'Conv' in m.__class__.__name__:\n        m.weight.data.zero_()\n", True),
+        (
+            "IL408",
+            "import torch\ndef init(m):\n    if 'Conv' in m.__class__.__name__:\n        m.weight.data.zero_()\n",
+            True,
+        ),
         ("IL408", "import torch\ndef f(m):\n    if 'Conv' in m.__class__.__name__:\n        print(m)\n", False),
     ],
 )
