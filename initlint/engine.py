@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from initlint._lazy import cst  # imported on first use: many runs never parse
 from initlint.finding import Edit, Finding, Fix, Related
 from initlint.noqa import filter_suppressed
+from initlint.project.text_facts import mentions_alias
 from initlint.rules import BY_CODE, ENGINE_CODES
 from initlint.rules.base import Elsewhere, Report, Rule
 from initlint.rules.triggers import bare_init_function_call, init_named_call
@@ -72,7 +73,7 @@ def candidate_rules(text: str, options: LintOptions) -> list[type[Rule]]:
     rules = options.rules
     if not options.prefilter:
         return rules
-    alias_in_text = any(alias.rsplit(".", 1)[-1] in text for alias, _ in options.init_aliases)
+    alias_in_text = mentions_alias(text, options.init_aliases)
     has_torch = alias_in_text or bool(_TORCH.search(text))
     memo: dict[object, bool] = {}
     in_project = options.project is not None

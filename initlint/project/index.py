@@ -101,6 +101,22 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return info.st_mtime_ns, info.st_size
 
 
+def _read_file(path: Path) -> tuple[tuple[int, int] | None, bytes | None, str]:
+    """A project file's stamp, bytes and content digest; no bytes, and a digest that says why, when
+    it is too large to follow or cannot be read."""
+    from initlint.cache import content_digest
+    from initlint.runner import read_regular
+
+    stamp = _stamp(path)
+    if stamp is not None and stamp[1] > _MAX_FILE_BYTES:
+        return stamp, None, "too-large"
+    try:
+        data = read_regular(path)
+    except OSError:
+        return stamp, None, "unreadable"
+    return stamp, data, content_digest(data)
+
+
 class ProjectIndex:
     def __init__(self, spec: ProjectSpec) -> None:
         self.spec = spec
@@ -212,21 +228,11 @@ class ProjectIndex:
     def text(self, path: Path) -> str | None:
         """The text of a project file (decoded leniently), read once per change of the file. What a
         check reads of it goes through ``text_facts``, which records the dependency."""
-        from initlint.cache import content_digest
-        from initlint.runner import read_regular
-
         path = Path(os.path.abspath(path))
-        stamp = _stamp(path)
         known = self._texts_read.get(path)
-        if known is None or known[0] != stamp:
-            try:
-                if stamp is None or stamp[1] > _MAX_FILE_BYTES:
-                    raise OSError("too large")
-                data = read_regular(path)
-                known = (stamp, data.decode("utf-8", "replace"), content_digest(data))
-            except OSError:
-                known = (stamp, None, "unreadable")
-            self._texts_read[path] = known
+        if known is None or known[0] != _stamp(path):
+            stamp, data, digest = _read_file(path)
+            known = self._texts_read[path] = (stamp, None if data is None else data.decode("utf-8", "replace"), digest)
         return known[1]
 
     def text_facts(self, path: Path) -> TextFacts | None:
@@ -247,17 +253,9 @@ class ProjectIndex:
         return known[1]
 
     def _load(self, path: Path, detail: bool, exact: bool = False) -> Loaded:
-        from initlint.cache import content_digest
-        from initlint.runner import read_regular
-
-        stamp = _stamp(path)
-        try:
-            if path.stat().st_size > _MAX_FILE_BYTES:
-                return Loaded(path, "too-large", None, stamp)
-            data = read_regular(path)
-        except OSError:
-            return Loaded(path, "unreadable", None, stamp)
-        digest = content_digest(data)
+        stamp, data, digest = _read_file(path)
+        if data is None:
+            return Loaded(path, digest, None, stamp)
         # A detailed summary answers an outline's questions too (unless that exact level is asked).
         for level in (detail,) if detail or exact else (False, True):
             cached = self._cached(digest, level)
@@ -384,15 +382,12 @@ def dependency_holds(spec: ProjectSpec, key: str, digest: str) -> bool:
     file_digest, _, derived = digest.partition(":")
     if not level or not derived:
         return False  # the whole project, or a key of another version: check again
-    from initlint.cache import content_digest
-    from initlint.runner import read_regular
-
     path = Path(path_text)
-    try:
-        if content_digest(read_regular(path)) == file_digest:
-            return True  # the same bytes: the same facts and summaries
-    except OSError:
+    _, _, now = _read_file(path)
+    if now == "unreadable":
         return False
+    if now == file_digest:
+        return True  # the same bytes (or a file still too large to follow): the same facts and summaries
     project = open_index(spec)
     if level == "text":
         facts = project.text_facts(path)

@@ -44,8 +44,13 @@ def top_level_classes(text: str) -> frozenset[str]:
     return frozenset(_TOP_LEVEL_CLASS.findall(text))
 
 
+def mentions_alias(text: str, aliases: tuple[tuple[str, str], ...]) -> bool:
+    """The last part of a configured init alias (``mylib.init.lecun_``: ``lecun_``) is in the text."""
+    return any(alias.rsplit(".", 1)[-1] in text for alias, _ in aliases)
+
+
 def may_initialize(function_text: str, aliases: tuple[tuple[str, str], ...]) -> bool:
-    return bool(INIT_CODE.search(function_text)) or any(a.rsplit(".", 1)[-1] in function_text for a, _ in aliases)
+    return bool(INIT_CODE.search(function_text)) or mentions_alias(function_text, aliases)
 
 
 def names_from_init_module(file_text: str) -> frozenset[str]:
@@ -62,7 +67,7 @@ def may_pass_through(
     """The function's text may call an nn.init function (see project.wrappers)."""
     if _INIT_WORD.search(function_text) or _UNDERSCORE_CALL.search(function_text):
         return True
-    if any(a.rsplit(".", 1)[-1] in function_text for a, _ in aliases):
+    if mentions_alias(function_text, aliases):
         return True
     imported = names_from_init_module(file_text) if imported is None else imported
     return any(re.search(rf"\b{re.escape(word)}\s*\(", function_text) for word in imported)
@@ -81,7 +86,7 @@ class TextFacts:
         functions = top_level_functions(text)
         self.function_names = frozenset(functions)
         self.classes = top_level_classes(text)
-        self.calls_init = bool(_INIT_WORD.search(text)) or any(a.rsplit(".", 1)[-1] in text for a, _ in aliases)
+        self.calls_init = bool(_INIT_WORD.search(text)) or mentions_alias(text, aliases)
         self.mentions_torch = bool(_TORCH.search(text))
         self.may_initialize = frozenset(n for n, own in functions.items() if may_initialize(own, aliases))
         imported = names_from_init_module(text)

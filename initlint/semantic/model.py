@@ -398,7 +398,7 @@ class SemanticModel:
     @cached_property
     def _positions(self) -> Positions:
         # Computed only when a rule reports, and only for the statements it reports on.
-        return Positions(self.module, self.source.text, self.parent)
+        return Positions(self.module, self.source, self.parent)
 
     def statement_text(self, statement: cst.CSTNode) -> str | None:
         """The source text of a top-level statement, cut from the file (no code generation)."""

@@ -18,19 +18,18 @@ from initlint._lazy import cst
 if TYPE_CHECKING:
     from libcst.metadata import CodeRange
 
-
-_NEWLINE = re.compile(r"\r\n|\r|\n")
+    from initlint.source import SourceFile
 
 
 class Positions:
-    def __init__(self, module: cst.Module, text: str, parent: dict[cst.CSTNode, cst.CSTNode]) -> None:
+    def __init__(self, module: cst.Module, source: SourceFile, parent: dict[cst.CSTNode, cst.CSTNode]) -> None:
         self.module = module
-        self.text = text
+        self.source = source
+        self.text = source.text
         self.parent = parent
         self._starts: dict[cst.CSTNode, int] | bool | None = False  # False: not computed yet
         self._per_statement: dict[cst.CSTNode, tuple[dict[cst.CSTNode, CodeRange], int]] = {}
         self._whole: dict[cst.CSTNode, CodeRange] | None = None
-        self._line_starts: list[int] | None = None
 
     def range_of(self, node: cst.CSTNode) -> CodeRange:
         named = self._definition_name(node)
@@ -62,7 +61,8 @@ class Positions:
         if line is None:
             return None
         name = definition.name.value
-        found = re.match(rf"[ \t\f]*(?:async[ \t]+)?(?:def|class)[ \t]+({re.escape(name)})\b", self._line(line))
+        header = self.source.line_text(line)
+        found = re.match(rf"[ \t\f]*(?:async[ \t]+)?(?:def|class)[ \t]+({re.escape(name)})\b", header)
         if found is None:
             return None  # `def \` continued on the next line, say: the slow way
         from libcst.metadata import CodePosition, CodeRange
@@ -78,23 +78,10 @@ class Positions:
         body = self.module.body
         index = body.index(statement)  # type: ignore[arg-type]
         end = starts.get(body[index + 1]) if index + 1 < len(body) else None
-        lines = self._lines()
+        lines = self.source.line_starts
         first = lines[starts[statement] - 1]
         last = lines[end - 1] if end is not None and end - 1 < len(lines) else len(self.text)
         return self.text[first:last]
-
-    def _lines(self) -> list[int]:
-        """The offset where each line of the text starts."""
-        if self._line_starts is None:
-            self._line_starts = [0, *(m.end() for m in _NEWLINE.finditer(self.text))]
-        return self._line_starts
-
-    def _line(self, number: int) -> str:
-        lines = self._lines()
-        if not 1 <= number <= len(lines):
-            return ""
-        end = lines[number] if number < len(lines) else len(self.text)
-        return self.text[lines[number - 1] : end]
 
     def _top_statement(self, node: cst.CSTNode) -> cst.CSTNode | None:
         current = node

@@ -181,9 +181,8 @@ class ProjectView:
         facts = self.index.text_facts(found.path)
         if facts is not None and facts.rules_out(found.name, facts.may_initialize):
             return False
-        summary = self.index.summary(found.path, detail=False)
-        function = summary.functions.get(found.name) if summary is not None else None
-        return function is not None and function.may_init
+        remote = self._function_at(found, detail=False)
+        return remote is not None and remote.function.may_init
 
     def _function_at(self, found: _Found | None, detail: bool = True) -> RemoteFunction | None:
         if found is None or found.kind != "function":
